@@ -1,0 +1,89 @@
+//! `aiops-collectors` gathers evidence from one source per collector (an incident bundle
+//! today; the Kubernetes API, Prometheus and Loki behind the same [`Collector`] trait) into
+//! the Engine's [`Observations`].
+
+use std::path::PathBuf;
+
+use aiops_core::traits::{BoxError, CollectRequest, Collector};
+use aiops_core::{IncidentBundle, Observations};
+use async_trait::async_trait;
+
+/// What can go wrong in a collector.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectorError {
+    /// The source could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The source did not parse.
+    #[error(transparent)]
+    Invalid(#[from] aiops_core::CoreError),
+}
+
+enum Source {
+    Path(PathBuf),
+    Parsed(Box<IncidentBundle>),
+}
+
+/// Feeds an incident bundle (`aiops/v1`) through the same Engine path a live cluster uses.
+pub struct BundleCollector {
+    source: Source,
+}
+
+impl BundleCollector {
+    /// A collector that reads and parses `path` on every collection.
+    pub fn from_path(path: impl Into<PathBuf>) -> Self {
+        Self { source: Source::Path(path.into()) }
+    }
+
+    /// A collector over an already-parsed bundle.
+    pub fn from_bundle(bundle: IncidentBundle) -> Self {
+        Self { source: Source::Parsed(Box::new(bundle)) }
+    }
+
+    /// Reads and parses a bundle file.
+    pub fn read(path: &std::path::Path) -> Result<IncidentBundle, CollectorError> {
+        let bytes =
+            std::fs::read(path).map_err(|source| CollectorError::Io { path: path.display().to_string(), source })?;
+        Ok(aiops_core::parse_bundle(&bytes)?)
+    }
+}
+
+#[async_trait]
+impl Collector for BundleCollector {
+    fn name(&self) -> &str {
+        "bundle"
+    }
+
+    async fn collect(&self, _request: &CollectRequest) -> Result<Observations, BoxError> {
+        let bundle = match &self.source {
+            Source::Path(p) => Self::read(p)?,
+            Source::Parsed(b) => b.as_ref().clone(),
+        };
+        Ok(bundle.into_observations())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn missing_files_are_typed_errors() {
+        let c = BundleCollector::from_path("/nonexistent/bundle.json");
+        let err = c.collect(&CollectRequest::default()).await.unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/bundle.json"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn parsed_bundles_are_returned_whole() {
+        let b = aiops_core::parse_bundle(br#"{"capturedAt":"2026-03-01T10:45:00Z","objects":[{"apiVersion":"v1","kind":"Node","metadata":{"name":"n"}}]}"#).unwrap();
+        let obs = BundleCollector::from_bundle(b).collect(&CollectRequest::default()).await.unwrap();
+        assert_eq!(obs.inventory.nodes.len(), 1);
+        assert!(obs.captured_at.is_some());
+    }
+}

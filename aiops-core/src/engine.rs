@@ -1,0 +1,334 @@
+//! The [`Engine`]: one handle that runs collectors concurrently, builds the evidence graph,
+//! diagnoses, enriches, writes the runbook, plans remediation and returns the [`Report`].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tracing::Instrument;
+
+use crate::alert::{incident_from_alert, scan_incident};
+use crate::error::{CoreError, Result};
+use crate::graph::{GraphStore, build_graph};
+use crate::model::{
+    Alert, CollectorFailure, Decision, Incident, IncidentStatus, IncidentSummary, RemediationSummary, Report,
+};
+use crate::observation::Observations;
+use crate::traits::{
+    AnalysisContext, Clock, CollectRequest, Collector, Diagnosis, LlmEnricher, PolicyGate, RemediationPlanner,
+    RuleEngine, RunbookGenerator, SystemClock,
+};
+
+/// Default per-collector timeout.
+pub const DEFAULT_COLLECTOR_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What to analyse.
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisInput {
+    /// The alert, if the analysis was triggered by one (otherwise a collector may supply one,
+    /// or it is a cluster scan).
+    pub alert: Option<Alert>,
+    /// Namespaces in scope (empty: all).
+    pub namespaces: Vec<String>,
+    /// Label selector in scope.
+    pub selector: Option<String>,
+    /// Overrides the clock (a bundle's capture time wins over both).
+    pub now: Option<Timestamp>,
+    /// Overrides the environment the collectors report.
+    pub environment: Option<String>,
+}
+
+/// Builds an [`Engine`].
+#[derive(Default)]
+pub struct EngineBuilder {
+    collectors: Vec<Arc<dyn Collector>>,
+    rules: Option<Arc<dyn RuleEngine>>,
+    runbook: Option<Arc<dyn RunbookGenerator>>,
+    llm: Option<Arc<dyn LlmEnricher>>,
+    planner: Option<Arc<dyn RemediationPlanner>>,
+    policy: Option<Arc<dyn PolicyGate>>,
+    graph_store: Option<Arc<dyn GraphStore>>,
+    clock: Option<Arc<dyn Clock>>,
+    timeout: Option<Duration>,
+}
+
+impl EngineBuilder {
+    /// Adds a collector; all collectors run concurrently.
+    pub fn collector(mut self, c: impl Collector + 'static) -> Self {
+        self.collectors.push(Arc::new(c));
+        self
+    }
+
+    /// Sets the rule engine (required).
+    pub fn rules(mut self, r: impl RuleEngine + 'static) -> Self {
+        self.rules = Some(Arc::new(r));
+        self
+    }
+
+    /// Sets the runbook generator.
+    pub fn runbook(mut self, r: impl RunbookGenerator + 'static) -> Self {
+        self.runbook = Some(Arc::new(r));
+        self
+    }
+
+    /// Sets the optional LLM enricher.
+    pub fn llm(mut self, l: impl LlmEnricher + 'static) -> Self {
+        self.llm = Some(Arc::new(l));
+        self
+    }
+
+    /// Sets the remediation planner.
+    pub fn planner(mut self, p: impl RemediationPlanner + 'static) -> Self {
+        self.planner = Some(Arc::new(p));
+        self
+    }
+
+    /// Sets the policy gate.
+    pub fn policy_gate(mut self, p: impl PolicyGate + 'static) -> Self {
+        self.policy = Some(Arc::new(p));
+        self
+    }
+
+    /// Stores each incident's graph in `store`.
+    pub fn graph_store(mut self, s: Arc<dyn GraphStore>) -> Self {
+        self.graph_store = Some(s);
+        self
+    }
+
+    /// Sets the clock (default: the system clock).
+    pub fn clock(mut self, c: impl Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(c));
+        self
+    }
+
+    /// Sets the per-collector timeout.
+    pub fn collector_timeout(mut self, t: Duration) -> Self {
+        self.timeout = Some(t);
+        self
+    }
+
+    /// Builds the engine; fails without a rule engine.
+    pub fn build(self) -> Result<Engine> {
+        Ok(Engine {
+            collectors: self.collectors,
+            rules: self.rules.ok_or(CoreError::MissingComponent("rule engine"))?,
+            runbook: self.runbook,
+            llm: self.llm,
+            planner: self.planner,
+            policy: self.policy,
+            graph_store: self.graph_store,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            timeout: self.timeout.unwrap_or(DEFAULT_COLLECTOR_TIMEOUT),
+        })
+    }
+}
+
+/// Composes the components into the analysis pipeline. Cheap to clone and share.
+#[derive(Clone)]
+pub struct Engine {
+    collectors: Vec<Arc<dyn Collector>>,
+    rules: Arc<dyn RuleEngine>,
+    runbook: Option<Arc<dyn RunbookGenerator>>,
+    llm: Option<Arc<dyn LlmEnricher>>,
+    planner: Option<Arc<dyn RemediationPlanner>>,
+    policy: Option<Arc<dyn PolicyGate>>,
+    graph_store: Option<Arc<dyn GraphStore>>,
+    clock: Arc<dyn Clock>,
+    timeout: Duration,
+}
+
+impl Engine {
+    /// Starts a builder.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// Runs the whole pipeline for one input and returns the report.
+    pub async fn analyze(&self, input: AnalysisInput) -> Result<Report> {
+        let span = tracing::info_span!("analyze", collectors = self.collectors.len());
+        self.analyze_inner(input).instrument(span).await
+    }
+
+    async fn analyze_inner(&self, input: AnalysisInput) -> Result<Report> {
+        let request = CollectRequest {
+            alert: input.alert.clone(),
+            namespaces: input.namespaces.clone(),
+            selector: input.selector.clone(),
+            now: input.now,
+        };
+        let (obs, errors) = self.collect(request).instrument(tracing::info_span!("collect")).await;
+        let now = obs.captured_at.or(input.now).unwrap_or_else(|| self.clock.now());
+        let alerts: Vec<Alert> = input.alert.into_iter().chain(obs.alerts.iter().cloned()).collect();
+        let mut incident = incident_for(&alerts, obs.cluster.as_deref(), now);
+        let graph = build_graph(&obs.inventory, &incident);
+        let environment = input.environment.or(obs.environment.clone());
+        let ctx = AnalysisContext {
+            incident: &incident,
+            alerts: &alerts,
+            inventory: &obs.inventory,
+            graph: &graph,
+            logs: &obs.logs,
+            metrics: &obs.metrics,
+            now,
+            environment: environment.as_deref(),
+        };
+        let mut diagnosis = {
+            let _s = tracing::info_span!("diagnose").entered();
+            self.rules.diagnose(&ctx).map_err(|e| CoreError::component("rule engine", e))?
+        };
+        let mut errors = errors;
+        if let Some(llm) = &self.llm {
+            self.enrich(llm.as_ref(), &incident, &mut diagnosis, &mut errors)
+                .instrument(tracing::info_span!("enrich"))
+                .await;
+        }
+        let runbook = {
+            let _s = tracing::info_span!("runbook").entered();
+            self.runbook.as_ref().map(|r| r.generate(&ctx, &diagnosis)).unwrap_or_default()
+        };
+        let remediation = self.remediate(&ctx, &diagnosis).instrument(tracing::info_span!("policy")).await;
+        if let Some(store) = &self.graph_store {
+            let snap = graph.snapshot();
+            if let Err(e) = store.put(&incident.id, &snap).await {
+                errors.push(CollectorFailure { collector: "graph_store".into(), error: e.to_string() });
+            }
+        }
+        if diagnosis.hypotheses.iter().any(|h| h.cause != crate::cause::Cause::Unknown) {
+            incident.status = IncidentStatus::Identified;
+        }
+        Ok(Report {
+            incident: IncidentSummary::from(&incident),
+            partial: errors.iter().any(|e| e.collector != "llm"),
+            errors,
+            hypotheses: diagnosis.hypotheses,
+            evidence: diagnosis.evidence,
+            runbook,
+            remediation,
+            analyzed_at: now,
+        })
+    }
+
+    async fn collect(&self, request: CollectRequest) -> (Observations, Vec<CollectorFailure>) {
+        let request = Arc::new(request);
+        let handles: Vec<_> = self
+            .collectors
+            .iter()
+            .map(|c| {
+                let (c, req, timeout) = (Arc::clone(c), Arc::clone(&request), self.timeout);
+                let name = c.name().to_string();
+                let span = tracing::info_span!("collector", name = %name);
+                let task = tokio::spawn(
+                    async move {
+                        let started = std::time::Instant::now();
+                        let out = tokio::time::timeout(timeout, c.collect(&req)).await;
+                        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "collector finished");
+                        out
+                    }
+                    .instrument(span),
+                );
+                (name, task)
+            })
+            .collect();
+        let mut obs = Observations::default();
+        let mut errors = Vec::new();
+        for (name, task) in handles {
+            let failure = match task.await {
+                Ok(Ok(Ok(o))) => {
+                    obs.merge(o);
+                    continue;
+                }
+                Ok(Ok(Err(e))) => e.to_string(),
+                Ok(Err(_)) => format!("timed out after {:?}", self.timeout),
+                Err(e) if e.is_panic() => "collector panicked".to_string(),
+                Err(e) => e.to_string(),
+            };
+            tracing::warn!(collector = %name, error = %failure, "collector failed");
+            errors.push(CollectorFailure { collector: name, error: failure });
+        }
+        (obs, errors)
+    }
+
+    async fn enrich(
+        &self,
+        llm: &dyn LlmEnricher,
+        incident: &Incident,
+        d: &mut Diagnosis,
+        errors: &mut Vec<CollectorFailure>,
+    ) {
+        match llm.enrich(incident, d).await {
+            Ok(revised) => match validate_enrichment(d, &revised) {
+                Ok(()) => *d = revised,
+                Err(why) => {
+                    errors.push(CollectorFailure { collector: "llm".into(), error: format!("output discarded: {why}") })
+                }
+            },
+            Err(e) => errors.push(CollectorFailure { collector: "llm".into(), error: e.to_string() }),
+        }
+    }
+
+    async fn remediate(&self, ctx: &AnalysisContext<'_>, d: &Diagnosis) -> Option<RemediationSummary> {
+        let (action, blast) = self.planner.as_ref()?.plan(ctx, d)?;
+        let input = serde_json::json!({
+            "action_type": action.action.as_str(),
+            "target": action.target.to_string(),
+            "environment": ctx.environment.unwrap_or("dev"),
+            "namespace": action.target.namespace.clone().unwrap_or_default(),
+            "blast_radius_score": blast.score,
+            "affected_replicas": blast.affected_pods,
+            "current_hour": ctx.now.to_zoned(jiff::tz::TimeZone::UTC).hour(),
+            "is_weekend": ctx.now.to_zoned(jiff::tz::TimeZone::UTC).weekday().to_monday_one_offset() >= 6,
+            "freeze_active": false,
+        });
+        let (decision, reasons) = match &self.policy {
+            Some(gate) => match gate.evaluate(&input).await {
+                Ok(p) => (p.decision, p.reasons),
+                Err(e) => (Decision::Deny, vec![format!("policy evaluation failed: {e}")]),
+            },
+            None => (Decision::RequiresApproval, vec!["no policy gate configured: every action needs a human".into()]),
+        };
+        Some(RemediationSummary {
+            action: action.action,
+            target: action.target,
+            blast_radius: blast.score,
+            decision,
+            reasons,
+            dry_run: true,
+        })
+    }
+}
+
+fn incident_for(alerts: &[Alert], cluster: Option<&str>, now: Timestamp) -> Incident {
+    let firing = alerts.iter().find(|a| a.status == "firing").or(alerts.first());
+    match firing {
+        Some(a) => incident_from_alert(a, cluster, now),
+        None => scan_incident(cluster, now),
+    }
+}
+
+/// Checks an LLM-revised diagnosis: same evidence, every hypothesis cites existing evidence,
+/// confidence moved by at most 0.2 for hypotheses that existed.
+pub fn validate_enrichment(before: &Diagnosis, after: &Diagnosis) -> std::result::Result<(), String> {
+    if after.evidence != before.evidence {
+        return Err("the evidence list was changed".into());
+    }
+    let ids: HashSet<&str> = before.evidence.iter().map(|e| e.id.as_str()).collect();
+    for h in &after.hypotheses {
+        if h.evidence.is_empty() {
+            return Err(format!("hypothesis {:?} cites no evidence", h.title));
+        }
+        if let Some(bad) = h.evidence.iter().find(|e| !ids.contains(e.as_str())) {
+            return Err(format!("hypothesis {:?} cites unknown evidence {bad}", h.title));
+        }
+        let old = before.hypotheses.iter().find(|o| o.rule == h.rule && o.resource == h.resource);
+        if let Some(o) = old
+            && (o.confidence - h.confidence).abs() > 0.2 + 1e-9
+        {
+            return Err(format!("confidence of {:?} moved by more than 0.2", h.title));
+        }
+        if !(0.0..=1.0).contains(&h.confidence) {
+            return Err(format!("confidence {} out of range", h.confidence));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! Kubernetes objects as k8s-openapi types where they exist, generic otherwise, and the
+//! [`Inventory`] that holds one capture of them.
+
+use std::collections::HashMap;
+
+use k8s_openapi::api::{
+    admissionregistration::v1 as admission, apps::v1 as apps, autoscaling::v2 as autoscaling, batch::v1 as batch,
+    core::v1 as core, discovery::v1 as discovery, events::v1 as events, networking::v1 as networking,
+    policy::v1 as policy, storage::v1 as storage,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, Result};
+
+/// An object of a kind aiops has no typed model for (CRDs, Gateways, ...): kept whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenericObject {
+    /// `group/version`.
+    #[serde(rename = "apiVersion", default)]
+    pub api_version: String,
+    /// Kind.
+    pub kind: String,
+    /// Metadata.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// The whole object as received.
+    #[serde(skip)]
+    pub raw: serde_json::Value,
+}
+
+/// A Secret's metadata and type: aiops never reads or keeps a Secret's data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretMeta {
+    /// Metadata.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// `Opaque`, `kubernetes.io/tls`, ...
+    #[serde(rename = "type", default)]
+    pub type_: Option<String>,
+}
+
+macro_rules! inventory {
+    ($($field:ident : $ty:ty => $kind:literal @ [$($api:literal),+]),+ $(,)?) => {
+        /// One capture of cluster state: every object, by kind.
+        #[derive(Debug, Clone, Default)]
+        pub struct Inventory {
+            $(
+                #[doc = concat!("Every `", $kind, "`.")]
+                pub $field: Vec<$ty>,
+            )+
+            /// Secrets (metadata only).
+            pub secrets: Vec<SecretMeta>,
+            /// Events, core/v1 and events.k8s.io/v1 alike (converted to core/v1).
+            pub events: Vec<core::Event>,
+            /// Objects of every other kind.
+            pub others: Vec<GenericObject>,
+        }
+
+        impl Inventory {
+            /// Parses one object from its JSON text; `path` prefixes errors.
+            pub fn push_json(&mut self, json: &str, path: &str) -> Result<()> {
+                let head: TypeHead = parse_str(json, path)?;
+                match (head.kind.as_str(), head.api_version.as_str()) {
+                    $(($kind, $($api)|+) => self.$field.push(parse_str(json, path)?),)+
+                    ("Secret", "v1") => self.secrets.push(parse_str(json, path)?),
+                    ("Event", "v1") => self.events.push(parse_str(json, path)?),
+                    ("Event", "events.k8s.io/v1") => {
+                        let ev: events::Event = parse_str(json, path)?;
+                        self.events.push(convert_event(ev));
+                    }
+                    ("", _) => return Err(CoreError::invalid(join(path, "kind"), "missing field `kind`")),
+                    _ => {
+                        let mut g: GenericObject = parse_str(json, path)?;
+                        g.raw = parse_str(json, path)?;
+                        self.others.push(g);
+                    }
+                }
+                Ok(())
+            }
+
+            /// How many objects of all kinds.
+            pub fn len(&self) -> usize {
+                0 $(+ self.$field.len())+ + self.secrets.len() + self.events.len() + self.others.len()
+            }
+        }
+    };
+}
+
+inventory! {
+    pods: core::Pod => "Pod" @ ["v1"],
+    nodes: core::Node => "Node" @ ["v1"],
+    services: core::Service => "Service" @ ["v1"],
+    endpoints: core::Endpoints => "Endpoints" @ ["v1"],
+    endpoint_slices: discovery::EndpointSlice => "EndpointSlice" @ ["discovery.k8s.io/v1"],
+    config_maps: core::ConfigMap => "ConfigMap" @ ["v1"],
+    pvcs: core::PersistentVolumeClaim => "PersistentVolumeClaim" @ ["v1"],
+    pvs: core::PersistentVolume => "PersistentVolume" @ ["v1"],
+    namespaces: core::Namespace => "Namespace" @ ["v1"],
+    service_accounts: core::ServiceAccount => "ServiceAccount" @ ["v1"],
+    resource_quotas: core::ResourceQuota => "ResourceQuota" @ ["v1"],
+    limit_ranges: core::LimitRange => "LimitRange" @ ["v1"],
+    deployments: apps::Deployment => "Deployment" @ ["apps/v1"],
+    replica_sets: apps::ReplicaSet => "ReplicaSet" @ ["apps/v1"],
+    stateful_sets: apps::StatefulSet => "StatefulSet" @ ["apps/v1"],
+    daemon_sets: apps::DaemonSet => "DaemonSet" @ ["apps/v1"],
+    controller_revisions: apps::ControllerRevision => "ControllerRevision" @ ["apps/v1"],
+    jobs: batch::Job => "Job" @ ["batch/v1"],
+    cron_jobs: batch::CronJob => "CronJob" @ ["batch/v1"],
+    hpas: autoscaling::HorizontalPodAutoscaler => "HorizontalPodAutoscaler" @ ["autoscaling/v2"],
+    storage_classes: storage::StorageClass => "StorageClass" @ ["storage.k8s.io/v1"],
+    ingresses: networking::Ingress => "Ingress" @ ["networking.k8s.io/v1"],
+    ingress_classes: networking::IngressClass => "IngressClass" @ ["networking.k8s.io/v1"],
+    network_policies: networking::NetworkPolicy => "NetworkPolicy" @ ["networking.k8s.io/v1"],
+    pdbs: policy::PodDisruptionBudget => "PodDisruptionBudget" @ ["policy/v1"],
+    mutating_webhooks: admission::MutatingWebhookConfiguration => "MutatingWebhookConfiguration" @ ["admissionregistration.k8s.io/v1"],
+    validating_webhooks: admission::ValidatingWebhookConfiguration => "ValidatingWebhookConfiguration" @ ["admissionregistration.k8s.io/v1"],
+}
+
+impl Inventory {
+    /// True when there are no objects.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends every object of `other`.
+    pub fn extend(&mut self, other: Inventory) {
+        macro_rules! ext { ($($f:ident),+) => { $(self.$f.extend(other.$f);)+ } }
+        ext!(
+            pods,
+            nodes,
+            services,
+            endpoints,
+            endpoint_slices,
+            config_maps,
+            pvcs,
+            pvs,
+            namespaces,
+            service_accounts,
+            resource_quotas,
+            limit_ranges,
+            deployments,
+            replica_sets,
+            stateful_sets,
+            daemon_sets,
+            controller_revisions,
+            jobs,
+            cron_jobs,
+            hpas,
+            storage_classes,
+            ingresses,
+            ingress_classes,
+            network_policies,
+            pdbs,
+            mutating_webhooks,
+            validating_webhooks,
+            secrets,
+            events,
+            others
+        );
+    }
+}
+
+#[derive(Deserialize)]
+struct TypeHead {
+    #[serde(default)]
+    kind: String,
+    #[serde(rename = "apiVersion", default)]
+    api_version: String,
+}
+
+fn join(prefix: &str, path: &str) -> String {
+    match (prefix.is_empty(), path) {
+        (true, _) => path.to_string(),
+        (false, "." | "") => prefix.to_string(),
+        (false, p) if p.starts_with('[') => format!("{prefix}{p}"),
+        (false, p) => format!("{prefix}.{p}"),
+    }
+}
+
+/// Deserializes `json`, reporting the JSON path (prefixed by `prefix`) of the first bad field.
+pub fn parse_str<'a, T: Deserialize<'a>>(json: &'a str, prefix: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| CoreError::invalid(join(prefix, &e.path().to_string()), e.inner().to_string()))?;
+    de.end().map_err(|e| CoreError::invalid(join(prefix, "."), e.to_string()))?;
+    Ok(value)
+}
+
+/// Converts an events.k8s.io/v1 Event into the core/v1 shape the rules read.
+pub fn convert_event(ev: events::Event) -> core::Event {
+    let count = ev.series.as_ref().map(|s| s.count).or(ev.deprecated_count);
+    let last = ev
+        .series
+        .as_ref()
+        .map(|s| k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(s.last_observed_time.0))
+        .or(ev.deprecated_last_timestamp)
+        .or_else(|| ev.event_time.as_ref().map(|t| k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t.0)));
+    core::Event {
+        metadata: ev.metadata,
+        involved_object: ev.regarding.unwrap_or_default(),
+        reason: ev.reason,
+        message: ev.note,
+        type_: ev.type_,
+        count,
+        first_timestamp: ev.deprecated_first_timestamp,
+        last_timestamp: last,
+        event_time: ev.event_time,
+        action: ev.action,
+        reporting_component: Some(ev.reporting_controller.unwrap_or_default()).filter(|s| !s.is_empty()),
+        reporting_instance: ev.reporting_instance,
+        related: ev.related,
+        series: None,
+        source: None,
+    }
+}
+
+/// `namespace/name` index over objects with metadata.
+pub fn index_by_name<T>(items: &[T], meta: impl Fn(&T) -> &ObjectMeta) -> HashMap<(String, String), usize> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let m = meta(o);
+            ((m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default()), i)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_and_generic_objects_land_in_their_place() {
+        let mut inv = Inventory::default();
+        inv.push_json(r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"n"}}"#, "objects[0]")
+            .unwrap();
+        inv.push_json(
+            r#"{"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"name":"g"},"spec":{"x":1}}"#,
+            "objects[1]",
+        )
+        .unwrap();
+        inv.push_json(
+            r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"data":{"k":"c2VjcmV0"}}"#,
+            "objects[2]",
+        )
+        .unwrap();
+        assert_eq!(inv.pods.len(), 1);
+        assert_eq!(inv.others[0].kind, "Gateway");
+        assert_eq!(inv.others[0].raw["spec"]["x"], 1);
+        assert_eq!(inv.secrets[0].metadata.name.as_deref(), Some("s"));
+        assert_eq!(inv.len(), 3);
+    }
+
+    #[test]
+    fn bad_fields_are_reported_with_their_path() {
+        let mut inv = Inventory::default();
+        let err = inv
+            .push_json(
+                r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"},"status":{"containerStatuses":[{"name":"c","ready":"yes"}]}}"#,
+                "objects[12]",
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("objects[12].status.containerStatuses[0].ready"), "{err}");
+        let err = inv.push_json(r#"{"apiVersion":"v1","metadata":{}}"#, "objects[3]").unwrap_err();
+        assert!(err.to_string().contains("objects[3].kind"), "{err}");
+    }
+
+    #[test]
+    fn new_style_events_are_converted() {
+        let mut inv = Inventory::default();
+        inv.push_json(
+            r#"{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"e","namespace":"n"},
+               "eventTime":"2026-03-01T10:00:00.000000Z","regarding":{"kind":"Pod","name":"p","namespace":"n"},
+               "reason":"BackOff","note":"Back-off restarting","type":"Warning","deprecatedCount":4}"#,
+            "objects[0]",
+        )
+        .unwrap();
+        let e = &inv.events[0];
+        assert_eq!(e.involved_object.name.as_deref(), Some("p"));
+        assert_eq!(e.message.as_deref(), Some("Back-off restarting"));
+        assert_eq!(e.count, Some(4));
+        assert!(e.last_timestamp.is_some());
+    }
+}

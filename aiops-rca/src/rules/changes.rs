@@ -1,0 +1,138 @@
+//! Change awareness: rollouts read from ReplicaSet revisions (not object creation times),
+//! with the pod-template diff between the current and the previous revision.
+
+use aiops_core::graph::{Direction, EdgeKind, NodeKind, node_id};
+use aiops_core::model::{EvidenceKind, ResourceRef};
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::PodSpec;
+use serde_json::json;
+
+use crate::extract::{Ctx, Signals, evidence};
+
+/// The revision annotation the Deployment controller writes.
+pub const REVISION: &str = "deployment.kubernetes.io/revision";
+
+/// How far back a rollout is reported.
+pub const CHANGE_HORIZON: SignedDuration = SignedDuration::from_hours(24);
+
+fn revision(rs: &ReplicaSet) -> i64 {
+    rs.metadata.annotations.as_ref().and_then(|a| a.get(REVISION)).and_then(|r| r.parse().ok()).unwrap_or(0)
+}
+
+pub(crate) fn rollout_signals(ctx: &Ctx<'_>, out: &mut Signals) {
+    let inv = ctx.a.inventory;
+    for d in &inv.deployments {
+        let ns = d.metadata.namespace.as_deref().unwrap_or("default");
+        let name = d.metadata.name.as_deref().unwrap_or_default();
+        let mut history: Vec<&ReplicaSet> = ctx
+            .a
+            .graph
+            .neighbors(&node_id(NodeKind::Deployment, Some(ns), name), EdgeKind::Owns, Direction::Outgoing)
+            .into_iter()
+            .filter(|n| n.kind == NodeKind::ReplicaSet)
+            .filter_map(|n| n.object.and_then(|i| inv.replica_sets.get(i)))
+            .collect();
+        history.sort_by_key(|rs| std::cmp::Reverse(revision(rs)));
+        if let Some(ev) = rollout(ctx, d, ns, name, &history) {
+            let r = ResourceRef::namespaced("Deployment", ns, name);
+            out.push_evidence(ctx, ev, &r);
+        }
+    }
+}
+
+fn rollout(
+    ctx: &Ctx<'_>,
+    d: &Deployment,
+    ns: &str,
+    name: &str,
+    history: &[&ReplicaSet],
+) -> Option<aiops_core::Evidence> {
+    let current = history.first()?;
+    let previous = history.get(1);
+    let changed_at: Timestamp = current.metadata.creation_timestamp.as_ref()?.0;
+    let onset = ctx.a.incident.started_at.min(ctx.a.now);
+    if changed_at < onset - CHANGE_HORIZON {
+        return None;
+    }
+    let created = d.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    if previous.is_none() && created.is_some_and(|c| c < changed_at - SignedDuration::from_mins(5)) {
+        return None;
+    }
+    let diff = match previous {
+        Some(p) => template_diff(spec(p), spec(current)),
+        None => vec!["new Deployment".to_string()],
+    };
+    let age = onset.duration_since(changed_at).as_secs() / 60;
+    let strength = match age {
+        a if a <= 30 => 0.95,
+        a if a <= 60 => 0.85,
+        _ => 0.5,
+    };
+    let summary = format!(
+        "Deployment {ns}/{name} rolled out revision {}{} at {changed_at} ({age} min before onset): {}",
+        revision(current),
+        previous.map(|p| format!(" (from {})", revision(p))).unwrap_or_default(),
+        diff.join("; ")
+    );
+    let data = json!({
+        "reason": "rollout",
+        "revision": revision(current),
+        "previous_revision": previous.map(|p| revision(p)),
+        "replica_set": current.metadata.name,
+        "previous_replica_set": previous.and_then(|p| p.metadata.name.clone()),
+        "changed_at": changed_at.to_string(),
+        "minutes_before_onset": age,
+        "diff": diff,
+    });
+    let mut ev =
+        evidence(EvidenceKind::DeployChange, ResourceRef::namespaced("Deployment", ns, name), summary, strength, data);
+    ev.observed_at = Some(changed_at);
+    Some(ev)
+}
+
+fn spec(rs: &ReplicaSet) -> Option<&PodSpec> {
+    rs.spec.template.as_ref()?.spec.as_ref()
+}
+
+/// What changed between two pod templates: images, command/args, env, resources, probes, volumes.
+pub fn template_diff(old: Option<&PodSpec>, new: Option<&PodSpec>) -> Vec<String> {
+    let (Some(old), Some(new)) = (old, new) else { return vec!["pod template changed".into()] };
+    let mut out = Vec::new();
+    for c in &new.containers {
+        let Some(o) = old.containers.iter().find(|o| o.name == c.name) else {
+            out.push(format!("container {} added", c.name));
+            continue;
+        };
+        let mut field = |what: &str, a: serde_json::Value, b: serde_json::Value| {
+            if a != b {
+                out.push(format!("{} {what}: {} -> {}", c.name, short(&a), short(&b)));
+            }
+        };
+        field("image", json!(o.image), json!(c.image));
+        field("command", json!(o.command), json!(c.command));
+        field("args", json!(o.args), json!(c.args));
+        field("env", json!(o.env), json!(c.env));
+        field("envFrom", json!(o.env_from), json!(c.env_from));
+        field("resources", json!(o.resources), json!(c.resources));
+        field("livenessProbe", json!(o.liveness_probe), json!(c.liveness_probe));
+        field("readinessProbe", json!(o.readiness_probe), json!(c.readiness_probe));
+        field("volumeMounts", json!(o.volume_mounts), json!(c.volume_mounts));
+    }
+    if json!(old.volumes) != json!(new.volumes) {
+        out.push("volumes changed".into());
+    }
+    if out.is_empty() {
+        out.push("pod template unchanged (restart or rollback)".into());
+    }
+    out
+}
+
+fn short(v: &serde_json::Value) -> String {
+    let s = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "none".into(),
+        other => other.to_string(),
+    };
+    aiops_core::alert::truncate_chars(&s, 120)
+}

@@ -1,0 +1,148 @@
+//! The `aiops` command line: `analyze` and `eval`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use aiops_collectors::BundleCollector;
+use aiops_core::AnalysisInput;
+
+/// Exit code for bad input (unparseable bundle or rule file, unreadable file).
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code when `eval` scores below `--min-top1`.
+pub const EXIT_BELOW_THRESHOLD: u8 = 1;
+
+/// aiops: diagnose Kubernetes incidents from alerts, objects, logs and metrics.
+#[derive(Debug, Parser)]
+#[command(name = "aiops", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable ranked report.
+    Text,
+    /// The report JSON of incident-bundle.md.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Diagnose an incident bundle.
+    Analyze {
+        /// The incident bundle (JSON or YAML).
+        #[arg(long)]
+        bundle: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Extra rule file (YAML or JSON) loaded next to the built-in rules.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// Score every bundle with an `expected` block in a folder.
+    Eval {
+        /// Folder of bundles.
+        dir: PathBuf,
+        /// Print machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+        /// Exit non-zero when top-1 accuracy (0..=1) is below this.
+        #[arg(long)]
+        min_top1: Option<f64>,
+        /// Exit non-zero when top-3 accuracy (0..=1) is below this.
+        #[arg(long)]
+        min_top3: Option<f64>,
+        /// Exit non-zero when the false-positive rate on healthy bundles is above this.
+        #[arg(long)]
+        max_false_positive_rate: Option<f64>,
+    },
+}
+
+/// Runs the command line; returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Analyze { bundle, format, rules } => analyze(bundle, format, rules).await,
+        Command::Eval { dir, json, min_top1, min_top3, max_false_positive_rate } => {
+            eval(dir, json, (min_top1, min_top3, max_false_positive_rate)).await
+        }
+    }
+}
+
+fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+async fn analyze(path: PathBuf, format: Format, rules: Option<PathBuf>) -> ExitCode {
+    let bundle = match BundleCollector::read(&path) {
+        Ok(b) => b,
+        Err(e) => return bad_input(e),
+    };
+    let mut engine = aiops_rca::RulesEngine::builtin();
+    if let Some(r) = rules {
+        let text = match std::fs::read_to_string(&r) {
+            Ok(t) => t,
+            Err(e) => return bad_input(format!("cannot read {}: {e}", r.display())),
+        };
+        engine = match engine.add_rule_file(&text) {
+            Ok(e) => e,
+            Err(e) => return bad_input(e),
+        };
+    }
+    let built = crate::default_engine().rules(engine).collector(BundleCollector::from_bundle(bundle)).build();
+    let report = match built {
+        Ok(e) => e.analyze(AnalysisInput::default()).await,
+        Err(e) => Err(e),
+    };
+    match report {
+        Ok(r) => {
+            match format {
+                Format::Text => print!("{}", crate::text::render(&r)),
+                Format::Json => match serde_json::to_string_pretty(&r) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => return bad_input(e),
+                },
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => bad_input(e),
+    }
+}
+
+async fn eval(dir: PathBuf, json: bool, limits: (Option<f64>, Option<f64>, Option<f64>)) -> ExitCode {
+    let report = match crate::eval::eval_dir(&dir).await {
+        Ok(r) => r,
+        Err(e) => return bad_input(format!("cannot read {}: {e}", dir.display())),
+    };
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return bad_input(e),
+        }
+    } else {
+        print!("{}", crate::eval::render(&report));
+    }
+    let (min1, min3, max_fp) = limits;
+    let fp_rate = if report.healthy == 0 { 0.0 } else { report.false_positives as f64 / report.healthy as f64 };
+    let mut ok = true;
+    if let Some(m) = min1.filter(|m| report.top1 < *m) {
+        eprintln!("top-1 accuracy {:.3} is below {m}", report.top1);
+        ok = false;
+    }
+    if let Some(m) = min3.filter(|m| report.top3 < *m) {
+        eprintln!("top-3 accuracy {:.3} is below {m}", report.top3);
+        ok = false;
+    }
+    if let Some(m) = max_fp.filter(|m| fp_rate > *m) {
+        eprintln!("false-positive rate {fp_rate:.3} is above {m}");
+        ok = false;
+    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_BELOW_THRESHOLD) }
+}

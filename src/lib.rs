@@ -1,0 +1,38 @@
+//! `aiops` is the facade: it re-exports the crates, wires the embedded default [`Engine`]
+//! (bundle collector, built-in rules, runbook, planner), renders reports as text, runs the
+//! evaluation harness, and holds the `aiops` command line.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let bundle = aiops::core::parse_bundle(br#"{"capturedAt":"2026-03-01T10:45:00Z","objects":[]}"#)?;
+//! let report = aiops::analyze_bundle(bundle).await?;
+//! assert_eq!(report.hypotheses[0].cause, aiops::core::Cause::Unknown);
+//! # Ok::<(), aiops::core::CoreError>(())
+//! # }).unwrap();
+//! ```
+
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod eval;
+pub mod text;
+
+pub use aiops_collectors as collectors;
+pub use aiops_core as core;
+pub use aiops_rca as rca;
+pub use aiops_remediate as remediate;
+
+use aiops_collectors::BundleCollector;
+use aiops_core::{AnalysisInput, Engine, EngineBuilder, IncidentBundle, Report};
+
+/// The embedded default pipeline without collectors: built-in rules, runbook and planner.
+pub fn default_engine() -> EngineBuilder {
+    Engine::builder()
+        .rules(aiops_rca::RulesEngine::builtin())
+        .runbook(aiops_rca::DefaultRunbook::default())
+        .planner(aiops_remediate::DefaultPlanner)
+}
+
+/// Diagnoses one parsed bundle with the embedded default pipeline.
+pub async fn analyze_bundle(bundle: IncidentBundle) -> aiops_core::Result<Report> {
+    default_engine().collector(BundleCollector::from_bundle(bundle)).build()?.analyze(AnalysisInput::default()).await
+}
