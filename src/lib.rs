@@ -14,6 +14,7 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod eval;
+pub mod synth;
 pub mod text;
 
 pub use aiops_collectors as collectors;

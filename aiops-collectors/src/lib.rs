@@ -26,7 +26,7 @@ pub enum CollectorError {
 
 enum Source {
     Path(PathBuf),
-    Parsed(Box<IncidentBundle>),
+    Parsed(Box<Observations>),
 }
 
 /// Feeds an incident bundle (`aiops/v1`) through the same Engine path a live cluster uses.
@@ -42,7 +42,7 @@ impl BundleCollector {
 
     /// A collector over an already-parsed bundle.
     pub fn from_bundle(bundle: IncidentBundle) -> Self {
-        Self { source: Source::Parsed(Box::new(bundle)) }
+        Self { source: Source::Parsed(Box::new(bundle.into_observations())) }
     }
 
     /// Reads and parses a bundle file.
@@ -60,11 +60,11 @@ impl Collector for BundleCollector {
     }
 
     async fn collect(&self, _request: &CollectRequest) -> Result<Observations, BoxError> {
-        let bundle = match &self.source {
-            Source::Path(p) => Self::read(p)?,
-            Source::Parsed(b) => b.as_ref().clone(),
-        };
-        Ok(bundle.into_observations())
+        match &self.source {
+            Source::Path(p) => Ok(Self::read(p)?.into_observations()),
+            // Cheap: the inventory is shared, not copied.
+            Source::Parsed(o) => Ok(o.as_ref().clone()),
+        }
     }
 }
 

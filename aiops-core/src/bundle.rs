@@ -51,7 +51,7 @@ impl IncidentBundle {
     /// The bundle's contents as collector observations.
     pub fn into_observations(self) -> Observations {
         Observations {
-            inventory: self.inventory,
+            inventory: std::sync::Arc::new(self.inventory),
             logs: self.logs,
             metrics: self.metrics,
             alerts: self.alerts,

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -74,8 +76,8 @@ fn matrix() -> String {
 /// Everything collectors gathered for one analysis.
 #[derive(Debug, Clone, Default)]
 pub struct Observations {
-    /// Kubernetes objects.
-    pub inventory: Inventory,
+    /// Kubernetes objects (shared, so a snapshot is never copied per analysis).
+    pub inventory: Arc<Inventory>,
     /// Container logs.
     pub logs: Vec<LogRecord>,
     /// Metric results.
@@ -93,7 +95,12 @@ pub struct Observations {
 impl Observations {
     /// Merges another collector's observations into this one.
     pub fn merge(&mut self, other: Observations) {
-        self.inventory.extend(other.inventory);
+        if self.inventory.is_empty() {
+            self.inventory = other.inventory;
+        } else if !other.inventory.is_empty() {
+            let other = Arc::try_unwrap(other.inventory).unwrap_or_else(|shared| (*shared).clone());
+            Arc::make_mut(&mut self.inventory).extend(other);
+        }
         self.logs.extend(other.logs);
         self.metrics.extend(other.metrics);
         self.alerts.extend(other.alerts);
