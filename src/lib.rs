@@ -37,3 +37,8 @@ pub fn default_engine() -> EngineBuilder {
 pub async fn analyze_bundle(bundle: IncidentBundle) -> aiops_core::Result<Report> {
     default_engine().collector(BundleCollector::from_bundle(bundle)).build()?.analyze(AnalysisInput::default()).await
 }
+
+/// The README's Rust examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

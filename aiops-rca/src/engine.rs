@@ -82,3 +82,42 @@ impl RuleEngine for RulesEngine {
         Ok(Diagnosis { evidence, hypotheses })
     }
 }
+
+/// The rules catalogue as a Markdown table (the README's rule list is generated from it).
+pub fn catalogue_markdown() -> String {
+    let mut out = String::from("| rule | cause | category | base | when | actions |\n|---|---|---|---|---|---|\n");
+    for s in RulesEngine::builtin_specs() {
+        let when: Vec<String> = s
+            .when
+            .iter()
+            .map(|c| {
+                let kinds: Vec<&str> = c.evidence.iter().map(|k| k.as_str()).collect();
+                let mut d = kinds.join("/");
+                if !c.reason.is_empty() {
+                    d.push_str(&format!(" {}", c.reason.join("/")));
+                }
+                if let Some(m) = c.min {
+                    d.push_str(&format!(" ≥ {m}"));
+                }
+                if let Some(w) = c.within_minutes {
+                    d.push_str(&format!(" within {w} min"));
+                }
+                if c.absent { format!("no {d}") } else { d }
+            })
+            .collect();
+        let actions: Vec<&str> = s.actions.iter().map(|a| a.as_str()).collect();
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {:.2} | {} | {} |\n",
+            s.id,
+            s.cause,
+            s.category.unwrap_or(s.cause.category()),
+            s.base_confidence,
+            when.join("; ").replace('|', "\\|"),
+            actions.join(", ")
+        ));
+    }
+    for (id, cause, what) in crate::rules::code::DESCRIPTIONS {
+        out.push_str(&format!("| `{id}` | `{cause}` | {} | code | {what} | |\n", cause.category()));
+    }
+    out
+}

@@ -8,6 +8,10 @@ use aiops_core::model::{ActionType, EvidenceKind, ResourceRef};
 use super::{Finding, Rule, RuleContext};
 use crate::extract::pods_on_node;
 
+/// `(id, cause, what it checks)` of every code rule, for the catalogue.
+pub const DESCRIPTIONS: &[(&str, Cause, &str)] =
+    &[("node_failure_isolated", Cause::NodeFailure, "an unhealthy node with two or more failing pods on it")];
+
 /// Every code rule.
 pub fn rules() -> Vec<Box<dyn Rule>> {
     vec![Box::new(NodeFailureIsolated)]
