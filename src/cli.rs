@@ -45,6 +45,9 @@ pub enum Command {
         /// Extra rule file (YAML or JSON) loaded next to the built-in rules.
         #[arg(long)]
         rules: Option<PathBuf>,
+        /// Also write the evidence graph as Graphviz DOT to this file.
+        #[arg(long)]
+        dot: Option<PathBuf>,
     },
     /// Score every bundle with an `expected` block in a folder.
     Eval {
@@ -68,7 +71,7 @@ pub enum Command {
 /// Runs the command line; returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Analyze { bundle, format, rules } => analyze(bundle, format, rules).await,
+        Command::Analyze { bundle, format, rules, dot } => analyze(bundle, format, rules, dot).await,
         Command::Eval { dir, json, min_top1, min_top3, max_false_positive_rate } => {
             eval(dir, json, (min_top1, min_top3, max_false_positive_rate)).await
         }
@@ -80,7 +83,7 @@ fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-async fn analyze(path: PathBuf, format: Format, rules: Option<PathBuf>) -> ExitCode {
+async fn analyze(path: PathBuf, format: Format, rules: Option<PathBuf>, dot: Option<PathBuf>) -> ExitCode {
     let bundle = match BundleCollector::read(&path) {
         Ok(b) => b,
         Err(e) => return bad_input(e),
@@ -98,11 +101,16 @@ async fn analyze(path: PathBuf, format: Format, rules: Option<PathBuf>) -> ExitC
     }
     let built = crate::default_engine().rules(engine).collector(BundleCollector::from_bundle(bundle)).build();
     let report = match built {
-        Ok(e) => e.analyze(AnalysisInput::default()).await,
+        Ok(e) => e.analyze_with_graph(AnalysisInput::default()).await,
         Err(e) => Err(e),
     };
     match report {
-        Ok(r) => {
+        Ok((r, graph)) => {
+            if let Some(p) = dot
+                && let Err(e) = std::fs::write(&p, graph.to_dot())
+            {
+                return bad_input(format!("cannot write {}: {e}", p.display()));
+            }
             match format {
                 Format::Text => print!("{}", crate::text::render(&r)),
                 Format::Json => match serde_json::to_string_pretty(&r) {

@@ -161,3 +161,31 @@ fn analysis_is_deterministic() {
         assert_eq!(a, b, "{p}: same input, same report");
     }
 }
+
+#[test]
+fn the_graph_links_incident_pods_workloads_nodes_and_changes() {
+    let dot = common::temp_file("graph.dot", b"");
+    let out = aiops(&[
+        "analyze",
+        "--bundle",
+        "examples/bundles/crashloop-bad-deploy.json",
+        "--dot",
+        dot.to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&dot).expect("dot written");
+    assert!(text.starts_with("digraph evidence"));
+    for edge in [
+        "OWNS",
+        "SCHEDULED_ON",
+        "SELECTS",
+        "AFFECTS",
+        "HAS_RECENT_CHANGE",
+        "CORRELATES_WITH",
+        "OBSERVED_IN",
+        "TRIGGERED",
+    ] {
+        assert!(text.contains(&format!("[label=\"{edge}\"]")), "missing {edge} edge");
+    }
+    assert!(text.contains("\"deployment:shop:checkout\" -> \"replicaset:shop:checkout-7d9f8b6c5d\" [label=\"OWNS\"]"));
+}

@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::alert::{incident_from_alert, scan_incident};
 use crate::error::{CoreError, Result};
-use crate::graph::{GraphStore, build_graph};
+use crate::graph::{EvidenceGraph, GraphStore, add_alerts, add_diagnosis, build_graph};
 use crate::model::{
     Alert, CollectorFailure, Decision, Incident, IncidentStatus, IncidentSummary, RemediationSummary, Report,
 };
@@ -146,11 +146,16 @@ impl Engine {
 
     /// Runs the whole pipeline for one input and returns the report.
     pub async fn analyze(&self, input: AnalysisInput) -> Result<Report> {
+        Ok(self.analyze_with_graph(input).await?.0)
+    }
+
+    /// Like [`Engine::analyze`], also returning the incident's evidence graph.
+    pub async fn analyze_with_graph(&self, input: AnalysisInput) -> Result<(Report, EvidenceGraph)> {
         let span = tracing::info_span!("analyze", collectors = self.collectors.len());
         self.analyze_inner(input).instrument(span).await
     }
 
-    async fn analyze_inner(&self, input: AnalysisInput) -> Result<Report> {
+    async fn analyze_inner(&self, input: AnalysisInput) -> Result<(Report, EvidenceGraph)> {
         let request = CollectRequest {
             alert: input.alert.clone(),
             namespaces: input.namespaces.clone(),
@@ -161,7 +166,8 @@ impl Engine {
         let now = obs.captured_at.or(input.now).unwrap_or_else(|| self.clock.now());
         let alerts: Vec<Alert> = input.alert.into_iter().chain(obs.alerts.iter().cloned()).collect();
         let mut incident = incident_for(&alerts, obs.cluster.as_deref(), now);
-        let graph = build_graph(&obs.inventory, &incident);
+        let mut graph = build_graph(&obs.inventory, &incident);
+        add_alerts(&mut graph, &incident, &alerts);
         let environment = input.environment.or(obs.environment.clone());
         let ctx = AnalysisContext {
             incident: &incident,
@@ -188,6 +194,7 @@ impl Engine {
             self.runbook.as_ref().map(|r| r.generate(&ctx, &diagnosis)).unwrap_or_default()
         };
         let remediation = self.remediate(&ctx, &diagnosis).instrument(tracing::info_span!("policy")).await;
+        add_diagnosis(&mut graph, &incident, &diagnosis);
         if let Some(store) = &self.graph_store {
             let snap = graph.snapshot();
             if let Err(e) = store.put(&incident.id, &snap).await {
@@ -197,7 +204,7 @@ impl Engine {
         if diagnosis.hypotheses.iter().any(|h| h.cause != crate::cause::Cause::Unknown) {
             incident.status = IncidentStatus::Identified;
         }
-        Ok(Report {
+        let report = Report {
             incident: IncidentSummary::from(&incident),
             partial: errors.iter().any(|e| e.collector != "llm"),
             errors,
@@ -206,7 +213,8 @@ impl Engine {
             runbook,
             remediation,
             analyzed_at: now,
-        })
+        };
+        Ok((report, graph))
     }
 
     async fn collect(&self, request: CollectRequest) -> (Observations, Vec<CollectorFailure>) {
@@ -331,4 +339,155 @@ pub fn validate_enrichment(before: &Diagnosis, after: &Diagnosis) -> std::result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Evidence, EvidenceKind, EvidenceSource, Hypothesis, ResourceRef};
+    use crate::traits::{BoxError, FixedClock};
+    use async_trait::async_trait;
+
+    struct Fails;
+    #[async_trait]
+    impl Collector for Fails {
+        fn name(&self) -> &str {
+            "prometheus"
+        }
+        async fn collect(&self, _r: &CollectRequest) -> Result<Observations, BoxError> {
+            Err("connection refused".into())
+        }
+    }
+
+    struct Slow;
+    #[async_trait]
+    impl Collector for Slow {
+        fn name(&self) -> &str {
+            "loki"
+        }
+        async fn collect(&self, _r: &CollectRequest) -> Result<Observations, BoxError> {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(Observations::default())
+        }
+    }
+
+    struct Panics;
+    #[async_trait]
+    impl Collector for Panics {
+        fn name(&self) -> &str {
+            "buggy"
+        }
+        async fn collect(&self, _r: &CollectRequest) -> Result<Observations, BoxError> {
+            panic!("bug in a collector")
+        }
+    }
+
+    struct Works;
+    #[async_trait]
+    impl Collector for Works {
+        fn name(&self) -> &str {
+            "bundle"
+        }
+        async fn collect(&self, _r: &CollectRequest) -> Result<Observations, BoxError> {
+            let b = crate::parse_bundle(
+                br#"{"capturedAt":"2026-03-01T10:45:00Z","cluster":"c1",
+                "objects":[{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"}}]}"#,
+            )?;
+            Ok(b.into_observations())
+        }
+    }
+
+    /// Counts nodes and cites one evidence item per node.
+    struct CountNodes;
+    impl RuleEngine for CountNodes {
+        fn diagnose(&self, ctx: &AnalysisContext<'_>) -> Result<Diagnosis, BoxError> {
+            let evidence: Vec<Evidence> = ctx
+                .inventory
+                .nodes
+                .iter()
+                .map(|n| Evidence {
+                    id: format!("ev-{}", n.metadata.name.clone().unwrap_or_default()),
+                    kind: EvidenceKind::NodeCondition,
+                    resource: ResourceRef::cluster("Node", n.metadata.name.as_deref().unwrap_or_default()),
+                    summary: "node".into(),
+                    strength: 0.5,
+                    data: Default::default(),
+                    observed_at: None,
+                    source: EvidenceSource::KubernetesApi,
+                })
+                .collect();
+            let hypotheses = evidence
+                .iter()
+                .map(|e| Hypothesis {
+                    rank: 1,
+                    cause: crate::Cause::NodeFailure,
+                    category: crate::Category::InfrastructureIssue,
+                    rule: "count".into(),
+                    title: "t".into(),
+                    explanation: "e".into(),
+                    confidence: 0.5,
+                    score: 0.5,
+                    resource: Some(e.resource.clone()),
+                    evidence: vec![e.id.clone()],
+                    contradicting: vec![],
+                    actions: vec![],
+                    next_checks: vec![],
+                })
+                .collect();
+            Ok(Diagnosis { evidence, hypotheses })
+        }
+    }
+
+    #[tokio::test]
+    async fn failed_slow_and_panicking_collectors_make_a_partial_report() {
+        let engine = Engine::builder()
+            .collector(Works)
+            .collector(Fails)
+            .collector(Slow)
+            .collector(Panics)
+            .rules(CountNodes)
+            .collector_timeout(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        let report = engine.analyze(AnalysisInput::default()).await.unwrap();
+        assert!(report.partial);
+        let errs: Vec<(&str, &str)> = report.errors.iter().map(|e| (e.collector.as_str(), e.error.as_str())).collect();
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(errs.contains(&("prometheus", "connection refused")));
+        assert!(errs.iter().any(|(c, e)| *c == "loki" && e.contains("timed out")));
+        assert!(errs.iter().any(|(c, e)| *c == "buggy" && e.contains("panicked")));
+        assert_eq!(report.hypotheses.len(), 1, "the working collector's evidence is still diagnosed");
+        assert_eq!(report.incident.cluster, "c1");
+        assert_eq!(report.analyzed_at.to_string(), "2026-03-01T10:45:00Z", "the capture time is now");
+    }
+
+    #[tokio::test]
+    async fn the_clock_is_used_without_a_capture_time() {
+        let at: Timestamp = "2026-05-01T00:00:00Z".parse().unwrap();
+        let engine = Engine::builder().rules(CountNodes).clock(FixedClock(at)).build().unwrap();
+        let report = engine.analyze(AnalysisInput::default()).await.unwrap();
+        assert_eq!(report.analyzed_at, at);
+        assert!(!report.partial);
+        assert!(matches!(Engine::builder().build(), Err(CoreError::MissingComponent(_))));
+    }
+
+    #[test]
+    fn enrichment_that_invents_evidence_or_swings_confidence_is_rejected() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let base = rt.block_on(async {
+            let engine = Engine::builder().collector(Works).rules(CountNodes).build().unwrap();
+            let r = engine.analyze(AnalysisInput::default()).await.unwrap();
+            Diagnosis { evidence: r.evidence, hypotheses: r.hypotheses }
+        });
+        assert!(validate_enrichment(&base, &base).is_ok());
+        let mut invented = base.clone();
+        invented.hypotheses[0].evidence = vec!["ev-made-up".into()];
+        assert!(validate_enrichment(&base, &invented).unwrap_err().contains("unknown evidence"));
+        let mut swing = base.clone();
+        swing.hypotheses[0].confidence = 0.95;
+        assert!(validate_enrichment(&base, &swing).unwrap_err().contains("moved"));
+        let mut uncited = base.clone();
+        uncited.hypotheses[0].evidence.clear();
+        assert!(validate_enrichment(&base, &uncited).is_err());
+    }
 }

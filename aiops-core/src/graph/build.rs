@@ -307,3 +307,59 @@ fn link_incident(g: &mut EvidenceGraph, incident: &Incident) {
         }
     }
 }
+
+/// Adds what diagnosis found: changes (`HAS_RECENT_CHANGE`, and `CORRELATES_WITH` from the
+/// incident when a hypothesis cites them), log and metric signals (`OBSERVED_IN`), and an
+/// `AFFECTS` edge from the incident to every hypothesis' root object.
+pub fn add_diagnosis(g: &mut EvidenceGraph, incident: &Incident, d: &crate::traits::Diagnosis) {
+    use crate::model::EvidenceKind as K;
+    let incident_id = node_id(NodeKind::Incident, None, &incident.id);
+    let cited: std::collections::HashSet<&str> =
+        d.hypotheses.iter().flat_map(|h| h.evidence.iter().map(String::as_str)).collect();
+    for e in &d.evidence {
+        let r = &e.resource;
+        let target = node_id(NodeKind::of_k8s_kind(&r.kind), r.namespace.as_deref(), &r.name);
+        let (kind, edge_from_target) = match e.kind {
+            K::DeployChange | K::ConfigChange => (NodeKind::Change, true),
+            K::LogSignal => (NodeKind::LogSignal, false),
+            K::MetricSignal => (NodeKind::MetricSignal, false),
+            _ => continue,
+        };
+        let mut node =
+            GraphNode::new(kind, None, &e.id).with("summary", e.summary.clone()).with("evidence", e.id.clone());
+        if let Some(t) = e.observed_at {
+            node = node.with("changed_at", t.to_string());
+        }
+        let nid = node.id.clone();
+        g.upsert(node);
+        if edge_from_target {
+            g.link(&target, &nid, EdgeKind::ChangedBy);
+            if cited.contains(e.id.as_str()) {
+                g.link(&incident_id, &nid, EdgeKind::CorrelatesWith);
+            }
+        } else {
+            g.link(&nid, &target, EdgeKind::ObservedIn);
+        }
+    }
+    for r in d.hypotheses.iter().filter_map(|h| h.resource.as_ref()) {
+        g.link(
+            &incident_id,
+            &node_id(NodeKind::of_k8s_kind(&r.kind), r.namespace.as_deref(), &r.name),
+            EdgeKind::Affects,
+        );
+    }
+}
+
+/// Adds the alerts that opened the incident (`Alert -TRIGGERED-> Incident`).
+pub fn add_alerts(g: &mut EvidenceGraph, incident: &Incident, alerts: &[crate::model::Alert]) {
+    let incident_id = node_id(NodeKind::Incident, None, &incident.id);
+    for a in alerts {
+        let key = a.source_fingerprint.clone().unwrap_or_else(|| a.alertname.clone());
+        let node = GraphNode::new(NodeKind::Alert, None, &key)
+            .with("alertname", a.alertname.clone())
+            .with("status", a.status.clone());
+        let id = node.id.clone();
+        g.upsert(node);
+        g.link(&id, &incident_id, EdgeKind::Triggered);
+    }
+}

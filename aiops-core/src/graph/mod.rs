@@ -6,7 +6,7 @@ mod build;
 mod memory;
 mod store;
 
-pub use build::build_graph;
+pub use build::{add_alerts, add_diagnosis, build_graph, pod_references, selects};
 pub use memory::EvidenceGraph;
 pub use memory::snapshot_to_dot;
 pub use petgraph::Direction;
