@@ -248,6 +248,8 @@ string_enum! {
         ConfigChange => "config_change",
         /// A reference to an object that does not exist.
         MissingReference => "missing_reference",
+        /// A status condition or phase of any other object (custom resources, PDBs, ...).
+        ObjectCondition => "object_condition",
         /// Service endpoints state.
         ServiceEndpoints => "service_endpoints",
         /// HPA status.

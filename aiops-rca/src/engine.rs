@@ -56,9 +56,11 @@ impl RulesEngine {
 
     /// The built-in data rules' specs (for documentation).
     pub fn builtin_specs() -> Vec<crate::rules::RuleSpec> {
-        crate::rules::RuleFile::parse(crate::rules::BUILTIN_RULES)
-            .map(|v| v.into_iter().map(|r: DataRule| r.spec().clone()).collect())
-            .unwrap_or_default()
+        crate::rules::BUILTIN_RULE_FILES
+            .iter()
+            .filter_map(|f| crate::rules::RuleFile::parse(f).ok())
+            .flat_map(|v| v.into_iter().map(|r: DataRule| r.spec().clone()))
+            .collect()
     }
 }
 

@@ -271,6 +271,12 @@ impl Rule for DataRule {
 /// The built-in data rules (`builtin.yaml`).
 pub const BUILTIN_RULES: &str = include_str!("builtin.yaml");
 
+/// The built-in data rules for custom resources (`custom_resources.yaml`).
+pub const CUSTOM_RESOURCE_RULES: &str = include_str!("custom_resources.yaml");
+
+/// Every built-in data rule file.
+pub const BUILTIN_RULE_FILES: &[&str] = &[BUILTIN_RULES, CUSTOM_RESOURCE_RULES];
+
 /// Every built-in rule: the data rules and the code rules.
 pub fn builtin() -> Result<Vec<Box<dyn Rule>>, RcaError> {
     let mut rules: Vec<Box<dyn Rule>> =

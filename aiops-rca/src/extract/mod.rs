@@ -13,6 +13,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+mod custom;
+
 /// One evidence item and the subject it belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signal {
@@ -139,6 +141,7 @@ pub fn extract(actx: &AnalysisContext<'_>) -> Signals {
     crate::rules::changes::rollout_signals(&ctx, &mut out);
     crate::logs::log_signals(&ctx, &mut out);
     crate::metrics::metric_signals(&ctx, &mut out);
+    custom::custom_signals(&ctx, &mut out);
     out
 }
 
