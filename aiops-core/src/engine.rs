@@ -280,7 +280,7 @@ impl Engine {
         let input = serde_json::json!({
             "action_type": action.action.as_str(),
             "target": action.target.to_string(),
-            "environment": ctx.environment.unwrap_or("dev"),
+            "environment": ctx.environment.unwrap_or("prod"),
             "namespace": action.target.namespace.clone().unwrap_or_default(),
             "blast_radius_score": blast.score,
             "affected_replicas": blast.affected_pods,

@@ -2,7 +2,7 @@
 //! graph, logs and metrics. Each item gets a stable id and the *subject* it is grouped
 //! under (the top-most owner: Pod -> ReplicaSet -> Deployment; Nodes are their own subject).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use aiops_core::graph::{EdgeKind, NodeKind, node_id};
 use aiops_core::model::{Evidence, EvidenceKind, EvidenceSource, ResourceRef};
@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 mod custom;
+mod objects;
 
 /// One evidence item and the subject it belongs to.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,9 +93,36 @@ pub fn evidence(kind: EvidenceKind, resource: ResourceRef, summary: String, stre
 
 pub(crate) struct Ctx<'a> {
     pub(crate) a: &'a AnalysisContext<'a>,
+    names: HashSet<(&'a str, &'a str, &'a str)>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(a: &'a AnalysisContext<'a>) -> Self {
+        let inv = a.inventory;
+        let mut names = HashSet::new();
+        let mut add = |kind: &'a str, m: &'a ObjectMeta| {
+            names.insert((kind, m.namespace.as_deref().unwrap_or_default(), m.name.as_deref().unwrap_or_default()));
+        };
+        macro_rules! each {
+            ($($field:ident => $kind:literal),+) => { $(for o in &inv.$field { add($kind, &o.metadata); })+ };
+        }
+        each!(pods => "Pod", nodes => "Node", services => "Service", endpoints => "Endpoints", config_maps => "ConfigMap",
+            secrets => "Secret", pvcs => "PersistentVolumeClaim", pvs => "PersistentVolume", namespaces => "Namespace",
+            service_accounts => "ServiceAccount", deployments => "Deployment", replica_sets => "ReplicaSet",
+            stateful_sets => "StatefulSet", daemon_sets => "DaemonSet", jobs => "Job", cron_jobs => "CronJob",
+            hpas => "HorizontalPodAutoscaler", storage_classes => "StorageClass", ingresses => "Ingress",
+            ingress_classes => "IngressClass", network_policies => "NetworkPolicy", pdbs => "PodDisruptionBudget");
+        for o in &inv.others {
+            add(o.kind.as_str(), &o.metadata);
+        }
+        Self { a, names }
+    }
+
+    /// True when an object of this kind exists in the capture (`ns` empty for cluster-scoped).
+    pub(crate) fn exists(&self, kind: &str, ns: &str, name: &str) -> bool {
+        self.names.contains(&(kind, ns, name))
+    }
+
     /// The top-most owner of a resource that is in the graph; the resource itself otherwise.
     pub(crate) fn subject_of(&self, r: &ResourceRef) -> ResourceRef {
         let id = node_id(NodeKind::of_k8s_kind(&r.kind), r.namespace.as_deref(), &r.name);
@@ -115,7 +143,7 @@ pub fn k8s_kind(k: NodeKind) -> &'static str {
     }
 }
 
-fn meta_ref(kind: &str, m: &ObjectMeta) -> ResourceRef {
+pub(crate) fn meta_ref(kind: &str, m: &ObjectMeta) -> ResourceRef {
     let name = m.name.as_deref().unwrap_or_default();
     match m.namespace.as_deref() {
         Some(ns) => ResourceRef::namespaced(kind, ns, name),
@@ -127,7 +155,7 @@ fn meta_ref(kind: &str, m: &ObjectMeta) -> ResourceRef {
 /// Extracts every signal of one analysis.
 pub fn extract(actx: &AnalysisContext<'_>) -> Signals {
     let _span = tracing::debug_span!("extract_evidence").entered();
-    let ctx = Ctx { a: actx };
+    let ctx = Ctx::new(actx);
     let mut out = Signals::default();
     for p in &actx.inventory.pods {
         pod_signals(&ctx, p, &mut out);
@@ -142,6 +170,7 @@ pub fn extract(actx: &AnalysisContext<'_>) -> Signals {
     crate::logs::log_signals(&ctx, &mut out);
     crate::metrics::metric_signals(&ctx, &mut out);
     custom::custom_signals(&ctx, &mut out);
+    objects::object_signals(&ctx, &mut out);
     out
 }
 

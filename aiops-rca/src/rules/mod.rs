@@ -70,6 +70,9 @@ pub trait Rule: Send + Sync {
 pub struct Condition {
     /// Evidence kinds that may match.
     pub evidence: Vec<EvidenceKind>,
+    /// Kinds of the object the evidence was observed on (empty: any), e.g. `[Job]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on: Vec<String>,
     /// `data.reason` values that match (empty: any).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reason: Vec<String>,
@@ -207,6 +210,9 @@ impl DataRule {
 pub fn matches(c: &Condition, re: Option<&Regex>, signal: &Signal, onset: Timestamp) -> bool {
     let e = &signal.evidence;
     if !c.evidence.contains(&e.kind) {
+        return false;
+    }
+    if !c.on.is_empty() && !c.on.contains(&e.resource.kind) {
         return false;
     }
     if !c.reason.is_empty() && !signal.reason().is_some_and(|r| c.reason.iter().any(|x| x == r)) {

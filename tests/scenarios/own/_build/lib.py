@@ -1172,8 +1172,7 @@ def job_pod(b, job, suffix_seed, cstates, node, created, **kw):
     extra = {k: v for k, v in job["spec"]["template"]["spec"].items()
              if k in ("serviceAccountName", "volumes", "nodeSelector", "affinity", "tolerations")}
     return pod(b, name, job["metadata"]["namespace"], job["spec"]["template"]["spec"]["containers"], cstates,
-               owner=job, labels=lbl, node=node, created=created, restart_policy="Never", spec_extra=extra,
-               annotations={"batch.kubernetes.io/job-completion-index": None} if False else None, **kw)
+               owner=job, labels=lbl, node=node, created=created, restart_policy="Never", spec_extra=extra, **kw)
 
 
 def cronjob_obj(b, name, ns, schedule, containers, *, status, spec_extra=None, created=None, sa=None):
