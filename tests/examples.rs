@@ -189,3 +189,22 @@ fn the_graph_links_incident_pods_workloads_nodes_and_changes() {
     }
     assert!(text.contains("\"deployment:shop:checkout\" -> \"replicaset:shop:checkout-7d9f8b6c5d\" [label=\"OWNS\"]"));
 }
+
+#[test]
+fn a_rule_file_loaded_at_runtime_fires() {
+    let bundle = common::temp_file(
+        "jvm.json",
+        br#"{"capturedAt":"2026-03-01T10:45:00Z","objects":[
+        {"apiVersion":"v1","kind":"Pod","metadata":{"name":"api-1","namespace":"shop"},"spec":{"containers":[{"name":"api"}]},
+         "status":{"phase":"Running","containerStatuses":[{"name":"api","ready":true,"restartCount":0,"image":"i","imageID":"","state":{"running":{}}}]}}],
+        "logs":[{"namespace":"shop","pod":"api-1","container":"api","text":"java.lang.OutOfMemoryError: Java heap space"}]}"#,
+    );
+    let b = bundle.to_str().expect("utf8");
+    let with = aiops(&["analyze", "--bundle", b, "--rules", "examples/custom-rule/rules.yaml", "--format", "json"]);
+    assert_eq!(with.status.code(), Some(0), "{}", String::from_utf8_lossy(&with.stderr));
+    let report: Value = serde_json::from_slice(&with.stdout).expect("json");
+    assert_eq!(report["hypotheses"][0]["rule"], "example_jvm_heap_exhausted");
+    let without: Value =
+        serde_json::from_slice(&aiops(&["analyze", "--bundle", b, "--format", "json"]).stdout).expect("json");
+    assert_ne!(without["hypotheses"][0]["rule"], "example_jvm_heap_exhausted");
+}

@@ -432,6 +432,7 @@ mod tests {
                     contradicting: vec![],
                     actions: vec![],
                     next_checks: vec![],
+                    symptom_of: None,
                 })
                 .collect();
             Ok(Diagnosis { evidence, hypotheses })

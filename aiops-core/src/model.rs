@@ -352,6 +352,9 @@ pub struct Hypothesis {
     /// What a human should check next.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub next_checks: Vec<String>,
+    /// When this is a symptom: the root object whose failure explains it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symptom_of: Option<ResourceRef>,
 }
 
 /// One runbook step.

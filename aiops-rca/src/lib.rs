@@ -15,6 +15,7 @@
 //! # let _ = engine;
 //! ```
 
+pub mod causal;
 pub mod cron;
 pub mod engine;
 pub mod error;

@@ -41,6 +41,28 @@ pub const STACK_TRACES: &[(&str, &str)] = &[
     ("nodejs", r"^\s+at\s+.+\s+\(.+:\d+:\d+\)"),
 ];
 
+/// `host:port` targets in a network error line (`dial tcp 10.0.0.7:5432`, `postgres.db.svc:5432`).
+static TARGET_RE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:tcp|udp|connect(?:ing)? to|dial|host|server|address|at|to)\s+\[?([a-z0-9][a-z0-9.-]*[a-z0-9])\]?:(\d{2,5})\b").ok()
+});
+
+/// `lookup NAME` in DNS errors.
+static LOOKUP_RE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:lookup|resolve|resolving|getaddrinfo \w+)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])").ok()
+});
+
+/// The network targets a line names (`host:port`, or `host` for DNS lookups).
+pub fn targets(line: &str) -> Vec<String> {
+    let mut out: Vec<String> = TARGET_RE
+        .as_ref()
+        .map(|re| re.captures_iter(line).map(|c| format!("{}:{}", &c[1], &c[2])).collect())
+        .unwrap_or_default();
+    if let Some(re) = LOOKUP_RE.as_ref() {
+        out.extend(re.captures_iter(line).map(|c| c[1].to_string()));
+    }
+    out
+}
+
 static CATEGORY_SET: LazyLock<Option<RegexSet>> = LazyLock::new(|| RegexSet::new(CATEGORIES.iter().map(|c| c.1)).ok());
 static TRACE_RES: LazyLock<Vec<(&'static str, Regex)>> =
     LazyLock::new(|| STACK_TRACES.iter().filter_map(|(l, p)| Regex::new(p).ok().map(|r| (*l, r))).collect());
@@ -65,6 +87,8 @@ pub struct LogSummary {
     pub stack_traces: BTreeMap<&'static str, usize>,
     /// Total lines.
     pub lines: usize,
+    /// Hosts (and ports) that network, connection and DNS errors name.
+    pub targets: std::collections::BTreeSet<String>,
 }
 
 /// Summarises a log text.
@@ -77,6 +101,9 @@ pub fn summarize(text: &str) -> LogSummary {
             continue;
         }
         if let Some(cat) = classify(line) {
+            if matches!(cat, "network" | "connection" | "dns" | "tls") {
+                s.targets.extend(targets(line));
+            }
             let e = s.categories.entry(cat).or_insert((0, aiops_core::alert::truncate_chars(line.trim(), 300)));
             e.0 += 1;
         }
@@ -99,7 +126,8 @@ pub(crate) fn log_signals(ctx: &Ctx<'_>, out: &mut Signals) {
             let which = if rec.previous { "previous " } else { "" };
             let summary = format!("{count} {cat} line(s) in {which}logs of {}/{}: {sample}", rec.pod, rec.container);
             let data = json!({"reason": cat, "count": count, "container": format!("{}{}", rec.container, if rec.previous { "#previous" } else { "" }),
-                "message": sample, "previous": rec.previous, "stack_traces": traces, "lines": s.lines});
+                "message": sample, "previous": rec.previous, "stack_traces": traces, "lines": s.lines,
+                "targets": if matches!(*cat, "network" | "connection" | "dns" | "tls") { s.targets.iter().collect::<Vec<_>>() } else { Vec::new() }});
             let mut ev = evidence(EvidenceKind::LogSignal, r.clone(), summary, strength, data);
             ev.source = EvidenceSource::Logs;
             out.push_evidence(ctx, ev, &r);
@@ -124,6 +152,20 @@ mod tests {
         assert_eq!(classify("interrupted by terraform on stderr"), None);
         assert_eq!(classify("request failed"), Some("error"));
         assert_eq!(classify("all good"), None);
+    }
+
+    #[test]
+    fn network_targets_are_extracted() {
+        assert_eq!(targets("dial tcp 10.96.12.7:5432: connect: connection refused"), ["10.96.12.7:5432"]);
+        assert_eq!(
+            targets("could not connect to server: Connection refused to postgres.shop.svc.cluster.local:5432"),
+            ["postgres.shop.svc.cluster.local:5432"]
+        );
+        assert_eq!(
+            targets("lookup redis.cache.svc.cluster.local on 10.96.0.10:53: no such host"),
+            ["redis.cache.svc.cluster.local"]
+        );
+        assert!(targets("all good").is_empty());
     }
 
     #[test]

@@ -96,11 +96,16 @@ pub fn rank(
     let strengths: HashMap<&str, f64> =
         signals.items.iter().map(|s| (s.evidence.id.as_str(), s.evidence.strength)).collect();
     let scope = incident_subjects(ctx, signals);
+    let subjects: HashMap<&str, &ResourceRef> =
+        signals.items.iter().map(|s| (s.evidence.id.as_str(), &s.subject)).collect();
     let mut best: HashMap<(ResourceRef, Cause), Hypothesis> = HashMap::new();
     for f in findings {
         let conf = confidence(f.base_confidence, &f.strengths);
         let mut s = score(conf, f.category, f.strengths.len(), average(&f.strengths));
-        if scope.as_ref().is_some_and(|set| !set.contains(&f.resource)) {
+        let cites_scope = |set: &BTreeSet<ResourceRef>| {
+            f.evidence.iter().any(|id| subjects.get(id.as_str()).is_some_and(|s| set.contains(*s)))
+        };
+        if scope.as_ref().is_some_and(|set| !set.contains(&f.resource) && !cites_scope(set)) {
             s = round_to(s * UNRELATED_SCOPE_WEIGHT, 4);
         }
         let h = Hypothesis {
@@ -117,6 +122,7 @@ pub fn rank(
             contradicting: f.contradicting,
             actions: f.actions,
             next_checks: f.next_checks,
+            symptom_of: None,
         };
         let key = (f.resource, f.cause);
         match best.get(&key) {
@@ -127,6 +133,7 @@ pub fn rank(
         }
     }
     let mut hs: Vec<Hypothesis> = best.into_values().collect();
+    crate::causal::collapse(ctx, signals, &mut hs);
     hs.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -211,6 +218,7 @@ fn unknown(ctx: &AnalysisContext<'_>, signals: &Signals) -> (Hypothesis, Option<
             "Verify external dependencies".into(),
             "Escalate to engineering team".into(),
         ],
+        symptom_of: None,
     };
     (h, extra)
 }

@@ -285,8 +285,10 @@ pub const BUILTIN_RULE_FILES: &[&str] = &[BUILTIN_RULES, CUSTOM_RESOURCE_RULES];
 
 /// Every built-in rule: the data rules and the code rules.
 pub fn builtin() -> Result<Vec<Box<dyn Rule>>, RcaError> {
-    let mut rules: Vec<Box<dyn Rule>> =
-        RuleFile::parse(BUILTIN_RULES)?.into_iter().map(|r| Box::new(r) as Box<dyn Rule>).collect();
+    let mut rules: Vec<Box<dyn Rule>> = Vec::new();
+    for file in BUILTIN_RULE_FILES {
+        rules.extend(RuleFile::parse(file)?.into_iter().map(|r| Box::new(r) as Box<dyn Rule>));
+    }
     rules.extend(code::rules());
     check_unique(&rules)?;
     Ok(rules)

@@ -268,3 +268,94 @@ def step(before, after, n, at, jitter=0.04, seed="s"):
         j = (int(h(seed, i, n=4), 16) / 65535.0 - 0.5) * 2 * jitter
         out.append(round(base * (1 + j), 4))
     return out
+
+
+# ---- events --------------------------------------------------------------------
+def pname(p):
+    return p["metadata"]["name"]
+
+
+def fp(cname):
+    return f"spec.containers{{{cname}}}"
+
+
+def img_of(p, cname):
+    return [c for c in p["spec"]["containers"] + p["spec"].get("initContainers", []) if c["name"] == cname][0]["image"]
+
+
+def sched_event(b, p, minutes):
+    ns = p["metadata"]["namespace"]
+    return event(b, p, "Scheduled", f"Successfully assigned {ns}/{pname(p)} to {p['spec']['nodeName']}", "Normal",
+                 first=t(minutes=minutes), last=t(minutes=minutes), component="default-scheduler")
+
+
+def start_events(b, p, cname, minutes, fresh_pull=True, size=58213377):
+    """Scheduled, Pulling/Pulled, Created, Started of a pod created `minutes` ago (first start only)."""
+    img = img_of(p, cname)
+    at = t(minutes=minutes, seconds=-2)
+    out = [sched_event(b, p, minutes)]
+    if fresh_pull:
+        out.append(event(b, p, "Pulling", f'Pulling image "{img}"', "Normal", first=at, last=at, field_path=fp(cname)))
+        out.append(event(b, p, "Pulled", f'Successfully pulled image "{img}" in 3.412s (3.412s including waiting). Image size: {size} bytes.',
+                         "Normal", first=t(minutes=minutes, seconds=-6), last=t(minutes=minutes, seconds=-6), field_path=fp(cname)))
+    else:
+        out.append(event(b, p, "Pulled", f'Container image "{img}" already present on machine', "Normal",
+                         first=at, last=at, field_path=fp(cname)))
+    out.append(event(b, p, "Created", f"Created container {cname}", "Normal", first=t(minutes=minutes, seconds=-7),
+                     last=t(minutes=minutes, seconds=-7), field_path=fp(cname)))
+    out.append(event(b, p, "Started", f"Started container {cname}", "Normal", first=t(minutes=minutes, seconds=-8),
+                     last=t(minutes=minutes, seconds=-8), field_path=fp(cname)))
+    return out
+
+
+def crash_events(b, p, cname, since_min, restarts, fresh=False, last_s=46, backoff_count=None):
+    """Events of a container crash-looping since `since_min` minutes ago. fresh: the pod itself is that recent."""
+    img = img_of(p, cname)
+    ns = p["metadata"]["namespace"]
+    out = []
+    if fresh:
+        out += [sched_event(b, p, since_min),
+                event(b, p, "Pulling", f'Pulling image "{img}"', "Normal", first=t(minutes=since_min, seconds=-1),
+                      last=t(minutes=since_min, seconds=-1), field_path=fp(cname)),
+                event(b, p, "Pulled", f'Successfully pulled image "{img}" in 2.871s (2.871s including waiting). Image size: 61377024 bytes.',
+                      "Normal", first=t(minutes=since_min, seconds=-4), last=t(minutes=since_min, seconds=-4), field_path=fp(cname))]
+    n = restarts + 1 if fresh else restarts
+    out += [event(b, p, "Pulled", f'Container image "{img}" already present on machine', "Normal", count=restarts,
+                  first=t(minutes=since_min, seconds=-20), last=t(seconds=last_s), field_path=fp(cname)),
+            event(b, p, "Created", f"Created container {cname}", "Normal", count=n,
+                  first=t(minutes=since_min, seconds=-5), last=t(seconds=last_s - 1), field_path=fp(cname)),
+            event(b, p, "Started", f"Started container {cname}", "Normal", count=n,
+                  first=t(minutes=since_min, seconds=-6), last=t(seconds=last_s - 1), field_path=fp(cname)),
+            event(b, p, "BackOff", f"Back-off restarting failed container {cname} in pod {pname(p)}_{ns}({p['metadata']['uid']})",
+                  "Warning", count=backoff_count or restarts * 5 + 3, first=t(minutes=since_min, seconds=-25), last=t(seconds=4),
+                  field_path=fp(cname))]
+    return out
+
+
+def pull_fail_events(b, p, cname, since_min, err, count=None):
+    img = img_of(p, cname)
+    n = count or max(3, since_min // 3)
+    return [sched_event(b, p, since_min),
+            event(b, p, "Pulling", f'Pulling image "{img}"', "Normal", count=n, first=t(minutes=since_min, seconds=-1),
+                  last=t(minutes=2, seconds=10), field_path=fp(cname)),
+            event(b, p, "Failed", f'Failed to pull image "{img}": {err}', "Warning", count=n,
+                  first=t(minutes=since_min, seconds=-2), last=t(minutes=2, seconds=9), field_path=fp(cname)),
+            event(b, p, "Failed", "Error: ErrImagePull", "Warning", count=n, first=t(minutes=since_min, seconds=-2),
+                  last=t(minutes=2, seconds=9), field_path=fp(cname)),
+            event(b, p, "BackOff", f'Back-off pulling image "{img}"', "Normal", count=n * 6,
+                  first=t(minutes=since_min, seconds=-3), last=t(seconds=12), field_path=fp(cname)),
+            event(b, p, "Failed", "Error: ImagePullBackOff", "Warning", count=n * 6,
+                  first=t(minutes=since_min, seconds=-3), last=t(seconds=12), field_path=fp(cname))]
+
+
+def scaled_event(b, dep, rs, to, minutes, up=True, frm=None):
+    verb = "up" if up else "down"
+    msg = f"Scaled {verb} replica set {rs['metadata']['name']} from {frm} to {to}" if frm is not None \
+        else f"Scaled {verb} replica set {rs['metadata']['name']} to {to}"
+    return event(b, dep, "ScalingReplicaSet", msg, "Normal", first=t(minutes=minutes), last=t(minutes=minutes),
+                 component="deployment-controller")
+
+
+def rs_created_event(b, rs, p, minutes):
+    return event(b, rs, "SuccessfulCreate", f"Created pod: {pname(p)}", "Normal", first=t(minutes=minutes),
+                 last=t(minutes=minutes), component="replicaset-controller")

@@ -912,8 +912,9 @@ def deployment_app(b, name, ns, revs, replicas, *, labels=None, pod_labels=None,
     if ready:
         st["readyReplicas"] = len(ready)
         st["availableReplicas"] = len(ready)
-    if replicas - len(ready) > 0:
-        st["unavailableReplicas"] = replicas - len(ready)
+    total_spec = sum(r.replicas for r in revs)
+    if total_spec - len(ready) > 0:
+        st["unavailableReplicas"] = total_spec - len(ready)
     al = available_ltt or (t(days=9) if available else t(minutes=8))
     conds = []
     if available:

@@ -1,0 +1,142 @@
+//! Causal correlation on the graph: symptoms fold into their root. A failing node explains
+//! the failing pods on it; a Service without ready endpoints is explained by its pods' own
+//! root cause; an application that cannot reach a dependency is explained by the dependency's
+//! failure. Symptoms keep their place in the report, ranked below the root and marked
+//! `symptom_of`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aiops_core::Cause;
+use aiops_core::graph::{Direction, EdgeKind, NodeKind, node_id};
+use aiops_core::model::{EvidenceKind, Hypothesis, ResourceRef, round_to};
+use aiops_core::traits::AnalysisContext;
+
+use crate::extract::{Signals, pods_on_node};
+
+/// A symptom's score is multiplied by this.
+pub const SYMPTOM_WEIGHT: f64 = 0.5;
+
+/// Evidence kinds that mean a pod is failing.
+pub const POD_FAILURES: &[EvidenceKind] = &[
+    EvidenceKind::ContainerWaiting,
+    EvidenceKind::ContainerTerminated,
+    EvidenceKind::ContainerLastTerminated,
+    EvidenceKind::PodNotReady,
+    EvidenceKind::PodEvicted,
+    EvidenceKind::PodUnschedulable,
+];
+
+/// Marks symptoms and lowers their score.
+pub fn collapse(ctx: &AnalysisContext<'_>, signals: &Signals, hs: &mut [Hypothesis]) {
+    let mut roots: BTreeMap<usize, ResourceRef> = BTreeMap::new();
+    node_roots(ctx, signals, hs, &mut roots);
+    dependency_roots(signals, hs, &mut roots);
+    service_roots(ctx, signals, hs, &mut roots);
+    for (i, root) in roots {
+        let h = &mut hs[i];
+        h.score = round_to(h.score * SYMPTOM_WEIGHT, 4);
+        h.explanation = format!("Symptom of {root}. {}", h.explanation);
+        h.symptom_of = Some(root);
+    }
+}
+
+fn is_root(h: &Hypothesis) -> bool {
+    h.cause != Cause::Unknown
+}
+
+fn pod_ref(p: &k8s_openapi::api::core::v1::Pod) -> Option<ResourceRef> {
+    Some(ResourceRef::namespaced("Pod", p.metadata.namespace.as_deref()?, p.metadata.name.as_deref()?))
+}
+
+/// Pods on a failed node: hypotheses about workloads whose cited pod evidence is mostly there.
+fn node_roots(
+    ctx: &AnalysisContext<'_>,
+    signals: &Signals,
+    hs: &[Hypothesis],
+    roots: &mut BTreeMap<usize, ResourceRef>,
+) {
+    let evidence_resource: BTreeMap<&str, &ResourceRef> =
+        signals.items.iter().map(|s| (s.evidence.id.as_str(), &s.evidence.resource)).collect();
+    for node in hs.iter().filter(|h| h.cause == Cause::NodeFailure).filter_map(|h| h.resource.as_ref()) {
+        if node.kind != "Node" {
+            continue;
+        }
+        let on_node: BTreeSet<ResourceRef> = pods_on_node(ctx, &node.name).into_iter().filter_map(pod_ref).collect();
+        for (i, h) in hs.iter().enumerate() {
+            if h.resource.as_ref() == Some(node) || h.resource.as_ref().is_some_and(|r| r.kind == "Node") {
+                continue;
+            }
+            let pods: Vec<&ResourceRef> = h
+                .evidence
+                .iter()
+                .filter_map(|id| evidence_resource.get(id.as_str()).copied())
+                .filter(|r| r.kind == "Pod")
+                .collect();
+            let there = pods.iter().filter(|p| on_node.contains(p)).count();
+            if !pods.is_empty() && there * 2 >= pods.len() {
+                roots.entry(i).or_insert_with(|| node.clone());
+            }
+        }
+    }
+}
+
+/// Callers of a failed dependency: their hypotheses are symptoms of the dependency.
+fn dependency_roots(signals: &Signals, hs: &[Hypothesis], roots: &mut BTreeMap<usize, ResourceRef>) {
+    let subject_of: BTreeMap<&str, &ResourceRef> =
+        signals.items.iter().map(|s| (s.evidence.id.as_str(), &s.subject)).collect();
+    for dep in hs.iter().filter(|h| h.rule == crate::rules::code::DEPENDENCY_RULE) {
+        let Some(target) = &dep.resource else { continue };
+        let callers: BTreeSet<&ResourceRef> = dep
+            .evidence
+            .iter()
+            .filter_map(|id| subject_of.get(id.as_str()).copied())
+            .filter(|s| *s != target)
+            .collect();
+        for (i, h) in hs.iter().enumerate() {
+            let caller = h.resource.as_ref().is_some_and(|r| callers.contains(r));
+            if caller && h.rule != dep.rule {
+                roots.entry(i).or_insert_with(|| target.clone());
+            }
+        }
+    }
+}
+
+/// Services without ready endpoints whose pods have a root cause of their own.
+fn service_roots(
+    ctx: &AnalysisContext<'_>,
+    signals: &Signals,
+    hs: &[Hypothesis],
+    roots: &mut BTreeMap<usize, ResourceRef>,
+) {
+    let subject_of: BTreeMap<&ResourceRef, &ResourceRef> =
+        signals.items.iter().map(|s| (&s.evidence.resource, &s.subject)).collect();
+    for (i, h) in hs.iter().enumerate() {
+        let Some(svc) = h.resource.as_ref().filter(|r| r.kind == "Service" && h.cause == Cause::ServiceNoEndpoints)
+        else {
+            continue;
+        };
+        let pods = ctx.graph.neighbors(
+            &node_id(NodeKind::Service, svc.namespace.as_deref(), &svc.name),
+            EdgeKind::Selects,
+            Direction::Outgoing,
+        );
+        let owners: BTreeSet<&ResourceRef> = pods
+            .iter()
+            .filter_map(|n| {
+                subject_of
+                    .get(&ResourceRef::namespaced("Pod", n.namespace.as_deref().unwrap_or_default(), &n.name))
+                    .copied()
+            })
+            .collect();
+        let root =
+            hs.iter().find(|o| is_root(o) && o.resource.as_ref().is_some_and(|r| owners.contains(r) && r != svc));
+        if let Some(root) = root.and_then(|r| r.resource.clone()) {
+            roots.entry(i).or_insert(root);
+        }
+    }
+}
+
+/// True when the evidence kind means a pod is failing.
+pub fn is_pod_failure(kind: EvidenceKind) -> bool {
+    POD_FAILURES.contains(&kind)
+}
