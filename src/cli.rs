@@ -66,6 +66,16 @@ pub enum Command {
         #[arg(long)]
         max_false_positive_rate: Option<f64>,
     },
+    /// Serve a bundle as a simulated cluster (Kubernetes, Prometheus and Loki APIs on one address).
+    #[cfg(feature = "sim")]
+    Sim {
+        /// The incident bundle (JSON or YAML).
+        #[arg(long)]
+        bundle: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8001")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 /// Runs the command line; returns the process exit code.
@@ -74,6 +84,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Analyze { bundle, format, rules, dot } => analyze(bundle, format, rules, dot).await,
         Command::Eval { dir, json, min_top1, min_top3, max_false_positive_rate } => {
             eval(dir, json, (min_top1, min_top3, max_false_positive_rate)).await
+        }
+        #[cfg(feature = "sim")]
+        Command::Sim { bundle, listen } => {
+            aiops_sim::run_cli(&bundle, listen).await.map_or_else(bad_input, |()| ExitCode::SUCCESS)
         }
     }
 }

@@ -1,0 +1,1 @@
+//! Simple, documented controller dynamics.
