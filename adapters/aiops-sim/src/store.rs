@@ -33,6 +33,8 @@ pub struct Store {
     pub metrics: Vec<MetricSeries>,
     /// The bundle's capture time: the simulated clock starts there.
     pub captured_at: Option<Timestamp>,
+    /// Failures seen in the bundle that new pods inherit ([`crate::dynamics`]).
+    pub failures: Vec<crate::dynamics::Failure>,
     started: Instant,
     seq: u64,
 }
@@ -47,6 +49,7 @@ impl Store {
             logs: bundle.logs.clone(),
             metrics: bundle.metrics.clone(),
             captured_at: bundle.captured_at,
+            failures: Vec::new(),
             started: Instant::now(),
             seq: 0,
         };
@@ -55,6 +58,7 @@ impl Store {
             store.load(obj)?;
         }
         store.add_missing_namespaces();
+        crate::dynamics::learn(&mut store);
         Ok(store)
     }
 

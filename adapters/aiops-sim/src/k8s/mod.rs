@@ -4,6 +4,7 @@
 pub mod discovery;
 pub mod format;
 pub mod logs;
+pub mod patch;
 pub mod path;
 pub mod read;
 pub mod resources;
