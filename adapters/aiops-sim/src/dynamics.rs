@@ -104,6 +104,12 @@ pub fn learn(store: &mut Store) {
             found.push(Failure::Crash { spec, status: pod["status"].clone(), pod: key.clone() });
         }
     }
+    // Failing pods with recorded logs first: new pods copy the first match's logs.
+    let has_logs = |f: &Failure| match f {
+        Failure::Crash { pod, .. } => store.logs.iter().any(|l| l.namespace == pod.0 && l.pod == pod.1),
+        Failure::Image { .. } => true,
+    };
+    found.sort_by_key(|f| !has_logs(f));
     store.failures = found;
 }
 

@@ -45,6 +45,7 @@ pub mod error;
 pub mod k8s;
 pub mod loki;
 pub mod prometheus;
+pub mod promql;
 pub mod stats;
 pub mod store;
 
