@@ -86,6 +86,24 @@ const KEYWORDS: &[&str] = &[
     "nan",
 ];
 
+/// Aggregation operators: `sum by (x) (...)` puts a grouping clause between the name and `(`.
+const AGGREGATIONS: &[&str] = &[
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "count",
+    "group",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "quantile",
+    "count_values",
+    "limitk",
+    "limit_ratio",
+];
+
 /// Every vector selector of a PromQL expression (function names, keywords, grouping labels,
 /// durations and string arguments are skipped).
 pub fn selectors(expr: &str) -> Result<Vec<Selector>, String> {
@@ -118,7 +136,7 @@ pub fn selectors(expr: &str) -> Result<Vec<Selector>, String> {
                 {
                     i = chars[i..].iter().position(|c| *c == ')').map_or(chars.len(), |p| p + i + 1);
                 }
-            } else if next != Some('(') {
+            } else if next != Some('(') && !AGGREGATIONS.contains(&ident.as_str()) {
                 pending = Some(ident);
             }
         } else {
