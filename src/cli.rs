@@ -1,4 +1,4 @@
-//! The `aiops` command line: `analyze` and `eval`.
+//! The `aiops` command line: `analyze`, `eval`, `policy eval`, `audit verify`, `sim`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +66,18 @@ pub enum Command {
         #[arg(long)]
         max_false_positive_rate: Option<f64>,
     },
+    /// Evaluate remediation policies without a cluster.
+    Policy {
+        /// What to do with policies.
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Check the hash-chained remediation audit log.
+    Audit {
+        /// What to do with the audit log.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Serve a bundle as a simulated cluster (Kubernetes, Prometheus and Loki APIs on one address).
     #[cfg(feature = "sim")]
     Sim {
@@ -78,6 +90,34 @@ pub enum Command {
     },
 }
 
+/// `aiops policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the decision for one policy input document as JSON `{decision, reasons}`.
+    Eval {
+        /// The input document (JSON, the fields documented in the README).
+        #[arg(long)]
+        input: PathBuf,
+        /// A Rego policy file, or a directory of `.rego` files and `.json` data (default: the
+        /// shipped policy).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+}
+
+/// `aiops audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain of an audit log (JSON lines); exit 1 when a record was altered or removed.
+    Verify {
+        /// The audit log file.
+        file: PathBuf,
+        /// The last record's hash, kept elsewhere: also detects records cut from the end.
+        #[arg(long)]
+        head: Option<String>,
+    },
+}
+
 /// Runs the command line; returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
@@ -85,10 +125,53 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Eval { dir, json, min_top1, min_top3, max_false_positive_rate } => {
             eval(dir, json, (min_top1, min_top3, max_false_positive_rate)).await
         }
+        Command::Policy { command: PolicyCommand::Eval { input, policy } } => policy_eval(input, policy),
+        Command::Audit { command: AuditCommand::Verify { file, head } } => audit_verify(file, head),
         #[cfg(feature = "sim")]
         Command::Sim { bundle, listen } => {
             aiops_sim::run_cli(&bundle, listen).await.map_or_else(bad_input, |()| ExitCode::SUCCESS)
         }
+    }
+}
+
+fn policy_eval(input: PathBuf, policy: Option<PathBuf>) -> ExitCode {
+    use aiops_remediate::policy::{RegoPolicyGate, decision_json};
+    let text = match std::fs::read_to_string(&input) {
+        Ok(t) => t,
+        Err(e) => return bad_input(format!("cannot read {}: {e}", input.display())),
+    };
+    let doc: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return bad_input(format!("{}: {e}", input.display())),
+    };
+    let gate = match policy {
+        Some(p) => RegoPolicyGate::from_path(&p),
+        None => RegoPolicyGate::new(),
+    };
+    match gate.and_then(|g| g.decide(&doc)) {
+        Ok(d) => {
+            let mut out = decision_json(&d);
+            if let Some(o) = out.as_object_mut() {
+                o.remove("input");
+            }
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => bad_input(e),
+    }
+}
+
+fn audit_verify(file: PathBuf, head: Option<String>) -> ExitCode {
+    match aiops_remediate::audit::verify_file(&file, head.as_deref()) {
+        Ok(summary) => {
+            println!("ok: {} records, head {}", summary.records, summary.head);
+            ExitCode::SUCCESS
+        }
+        Err(aiops_remediate::RemediateError::Audit(why)) => {
+            eprintln!("audit log {} is NOT intact: {why}", file.display());
+            ExitCode::from(EXIT_BELOW_THRESHOLD)
+        }
+        Err(e) => bad_input(e),
     }
 }
 

@@ -25,12 +25,14 @@ pub use aiops_remediate as remediate;
 use aiops_collectors::BundleCollector;
 use aiops_core::{AnalysisInput, Engine, EngineBuilder, IncidentBundle, Report};
 
-/// The embedded default pipeline without collectors: built-in rules, runbook and planner.
+/// The embedded default pipeline without collectors: built-in rules, runbook, planner and the
+/// shipped Rego policy gate.
 pub fn default_engine() -> EngineBuilder {
     Engine::builder()
         .rules(aiops_rca::RulesEngine::builtin())
         .runbook(aiops_rca::DefaultRunbook::default())
         .planner(aiops_remediate::DefaultPlanner)
+        .policy_gate(aiops_remediate::RegoPolicyGate::shipped())
 }
 
 /// Diagnoses one parsed bundle with the embedded default pipeline.

@@ -1,6 +1,27 @@
-//! `aiops-remediate` plans remediation: it turns the top hypothesis into one concrete action on
-//! a real target from the evidence, and computes the action's blast radius (the original
-//! formula, `original-design.md` §8.2, with the environment vocabulary fixed).
+//! `aiops-remediate` remediates safely: it turns the top hypothesis into one concrete action on
+//! a real target from the evidence, computes the action's blast radius, asks the Rego policy
+//! gate, obtains an approval when the policy wants one, executes idempotently (dry-run by
+//! default), verifies, closes or tickets, and appends every step to a hash-chained audit log.
+//!
+//! ```
+//! use aiops_remediate::policy::{RegoPolicyGate, evaluate_policy};
+//! let input = serde_json::json!({
+//!     "action_type": "restart_pod", "environment": "development", "namespace": "shop",
+//!     "blast_radius_score": 10, "affected_replicas": 1, "current_hour": 12,
+//!     "is_weekend": false, "freeze_active": false,
+//! });
+//! let d = evaluate_policy(&input, None)?;
+//! assert_eq!(d.decision, aiops_core::model::Decision::Allow);
+//! assert_eq!(d.input["action_type"], "restart_pod");
+//! # Ok::<(), aiops_remediate::RemediateError>(())
+//! ```
+
+pub mod audit;
+pub mod error;
+pub mod policy;
+
+pub use error::{RemediateError, Result};
+pub use policy::{DEFAULT_POLICY, PolicyInput, RegoPolicyGate, evaluate_policy};
 
 use std::collections::BTreeMap;
 

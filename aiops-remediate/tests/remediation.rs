@@ -1,0 +1,1 @@
+//! End-to-end remediation tests against the simulator (filled in below).
