@@ -327,7 +327,8 @@ impl KubernetesCollector {
     }
 
     async fn get_json(&self, path: &str) -> Result<serde_json::Value, CollectorError> {
-        let req = kube::core::Request::new(path).get("", &Default::default()).map_err(|e| CollectorError::kube(e.to_string()))?;
+        // A plain GET of a discovery path (kube's `Request::get` insists on an object name).
+        let req = http::Request::get(path).body(Vec::new()).map_err(|e| CollectorError::kube(e.to_string()))?;
         let text = self.client.request_text(req).await.map_err(|e| CollectorError::kube(format!("GET {path}: {e}")))?;
         aiops_core::object::parse_str(&text, path).map_err(CollectorError::Invalid)
     }
