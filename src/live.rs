@@ -28,7 +28,10 @@ impl LiveSources {
 }
 
 /// Adds the live collectors of `sources` to `builder`.
-pub async fn with_live_collectors(builder: EngineBuilder, sources: &LiveSources) -> Result<EngineBuilder, CollectorError> {
+pub async fn with_live_collectors(
+    builder: EngineBuilder,
+    sources: &LiveSources,
+) -> Result<EngineBuilder, CollectorError> {
     let mut b = builder.collector(KubernetesCollector::connect(sources.cluster.clone()).await?);
     if let Some(p) = &sources.prometheus {
         b = b.collector(PrometheusCollector::new(p.clone())?);

@@ -19,7 +19,10 @@ fn causes(r: &Report) -> Vec<String> {
         .collect()
 }
 
-async fn live_report(bundle: &IncidentBundle, sources: impl FnOnce(&str) -> LiveSources) -> (Report, aiops_sim::SimHandle) {
+async fn live_report(
+    bundle: &IncidentBundle,
+    sources: impl FnOnce(&str) -> LiveSources,
+) -> (Report, aiops_sim::SimHandle) {
     let sim = Simulator::from_bundle(bundle).spawn().await.expect("sim");
     let builder = with_live_collectors(aiops::default_engine(), &sources(&sim.url())).await.expect("collectors");
     let report = builder.build().expect("engine").analyze(input_for(bundle)).await.expect("analyze");
@@ -44,7 +47,12 @@ fn the_live_path_ranks_the_same_causes_as_the_offline_path() {
         let (live, _sim) = rt.block_on(live_report(&bundle, LiveSources::all_at));
         assert!(!live.partial, "{}: {:?}", f.display(), live.errors);
         if causes(&offline) != causes(&live) {
-            mismatches.push(format!("{}:\n  offline {:?}\n  live    {:?}", f.display(), causes(&offline), causes(&live)));
+            mismatches.push(format!(
+                "{}:\n  offline {:?}\n  live    {:?}",
+                f.display(),
+                causes(&offline),
+                causes(&live)
+            ));
         }
     }
     assert!(mismatches.is_empty(), "{} of {} differ:\n{}", mismatches.len(), files.len(), mismatches.join("\n"));

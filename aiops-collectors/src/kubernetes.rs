@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use aiops_core::Observations;
 use aiops_core::object::Inventory;
 use aiops_core::observation::LogRecord;
 use aiops_core::traits::{BoxError, CollectRequest, Collector};
-use aiops_core::Observations;
 use async_trait::async_trait;
 use futures::{FutureExt, StreamExt, stream};
 use k8s_openapi::api::core::v1::Pod;
@@ -299,7 +299,8 @@ impl KubernetesCollector {
             if BUILTIN_GROUPS.contains(&name) || name.is_empty() {
                 continue;
             }
-            if let Some(v) = g["preferredVersion"]["groupVersion"].as_str().or(g["versions"][0]["groupVersion"].as_str())
+            if let Some(v) =
+                g["preferredVersion"]["groupVersion"].as_str().or(g["versions"][0]["groupVersion"].as_str())
             {
                 versions.push(v.to_string());
             }
@@ -432,13 +433,15 @@ pub fn failing_containers(pod: &Pod) -> Vec<(String, String, String, bool)> {
     statuses
         .filter_map(|cs| {
             let state = cs.state.as_ref();
-            let waiting = state
-                .and_then(|s| s.waiting.as_ref())
-                .is_some_and(|w| w.reason.as_deref().is_some_and(|r| r != "ContainerCreating" && r != "PodInitializing"));
+            let waiting = state.and_then(|s| s.waiting.as_ref()).is_some_and(|w| {
+                w.reason.as_deref().is_some_and(|r| r != "ContainerCreating" && r != "PodInitializing")
+            });
             let terminated_bad = state.and_then(|s| s.terminated.as_ref()).is_some_and(|t| t.exit_code != 0);
-            let restarted = cs.restart_count > 0 || cs.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_some();
+            let restarted =
+                cs.restart_count > 0 || cs.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_some();
             let running_unready = state.and_then(|s| s.running.as_ref()).is_some() && !cs.ready;
-            (waiting || terminated_bad || restarted || running_unready).then(|| (ns.clone(), name.clone(), cs.name.clone(), restarted))
+            (waiting || terminated_bad || restarted || running_unready)
+                .then(|| (ns.clone(), name.clone(), cs.name.clone(), restarted))
         })
         .collect()
 }

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aiops_core::Observations;
 use aiops_core::observation::LogRecord;
 use aiops_core::traits::{BoxError, CollectRequest, Collector};
-use aiops_core::Observations;
 use async_trait::async_trait;
 use jiff::Timestamp;
 

@@ -6,10 +6,10 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use aiops_core::Observations;
 use aiops_core::model::Alert;
 use aiops_core::observation::{MetricSeries, PromSeries};
 use aiops_core::traits::{BoxError, CollectRequest, Collector};
-use aiops_core::Observations;
 use async_trait::async_trait;
 use futures::{FutureExt, StreamExt, stream};
 use jiff::Timestamp;
@@ -164,8 +164,8 @@ impl PrometheusCollector {
             return Err(CollectorError::Source(format!("query {name}: {}", body["error"])));
         }
         let result_type = body["data"]["resultType"].as_str().unwrap_or("matrix").to_string();
-        let result: Vec<PromSeries> =
-            aiops_core::bundle::from_value_at(&body["data"]["result"], "data.result").map_err(CollectorError::Invalid)?;
+        let result: Vec<PromSeries> = aiops_core::bundle::from_value_at(&body["data"]["result"], "data.result")
+            .map_err(CollectorError::Invalid)?;
         Ok(MetricSeries { name: name.to_string(), query: Some(promql.to_string()), result_type, result })
     }
 }

@@ -12,7 +12,8 @@ use crate::alert::{incident_from_alert, scan_incident};
 use crate::error::{CoreError, Result};
 use crate::graph::{EvidenceGraph, GraphStore, add_alerts, add_diagnosis, build_graph};
 use crate::model::{
-    Alert, CollectorFailure, CollectorRun, Decision, Incident, IncidentStatus, IncidentSummary, RemediationSummary, Report,
+    Alert, CollectorFailure, CollectorRun, Decision, Incident, IncidentStatus, IncidentSummary, RemediationSummary,
+    Report,
 };
 use crate::observation::Observations;
 use crate::traits::{
