@@ -529,8 +529,9 @@ pub struct Report {
     /// Collector failures.
     #[serde(default)]
     pub errors: Vec<CollectorFailure>,
-    /// Every collector's duration and outcome, in the order they were configured.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Every collector's duration and outcome, in the order they were configured (for
+    /// metrics; not serialized, so the report JSON of one input stays byte-identical).
+    #[serde(default, skip_serializing)]
     pub collectors: Vec<CollectorRun>,
     /// Ranked hypotheses, most likely first.
     pub hypotheses: Vec<Hypothesis>,
