@@ -14,6 +14,8 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod eval;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod synth;
 pub mod text;
 

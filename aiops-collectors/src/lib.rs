@@ -4,6 +4,23 @@
 
 use std::path::PathBuf;
 
+#[cfg(feature = "kubernetes")]
+pub mod kubernetes;
+#[cfg(feature = "kubernetes")]
+pub use kubernetes::{ClusterSource, KubernetesCollector};
+#[cfg(any(feature = "prometheus", feature = "loki"))]
+pub mod http;
+#[cfg(feature = "loki")]
+pub mod loki;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
+#[cfg(any(feature = "prometheus", feature = "loki"))]
+pub use http::{Auth, Endpoint};
+#[cfg(feature = "loki")]
+pub use loki::LokiCollector;
+#[cfg(feature = "prometheus")]
+pub use prometheus::PrometheusCollector;
+
 use aiops_core::traits::{BoxError, CollectRequest, Collector};
 use aiops_core::{IncidentBundle, Observations};
 use async_trait::async_trait;
@@ -22,6 +39,16 @@ pub enum CollectorError {
     /// The source did not parse.
     #[error(transparent)]
     Invalid(#[from] aiops_core::CoreError),
+    /// A live source failed (connection, HTTP status, API error).
+    #[error("{0}")]
+    Source(String),
+}
+
+impl CollectorError {
+    #[allow(dead_code)]
+    pub(crate) fn kube(msg: impl Into<String>) -> Self {
+        CollectorError::Source(msg.into())
+    }
 }
 
 enum Source {

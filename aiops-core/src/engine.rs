@@ -12,7 +12,8 @@ use crate::alert::{incident_from_alert, scan_incident};
 use crate::error::{CoreError, Result};
 use crate::graph::{EvidenceGraph, GraphStore, add_alerts, add_diagnosis, build_graph};
 use crate::model::{
-    Alert, CollectorFailure, Decision, Incident, IncidentStatus, IncidentSummary, RemediationSummary, Report,
+    Alert, CollectorFailure, CollectorRun, Decision, Incident, IncidentStatus, IncidentSummary, RemediationSummary,
+    Report,
 };
 use crate::observation::Observations;
 use crate::traits::{
@@ -162,7 +163,7 @@ impl Engine {
             selector: input.selector.clone(),
             now: input.now,
         };
-        let (obs, errors) = self.collect(request).instrument(tracing::info_span!("collect")).await;
+        let (obs, errors, runs) = self.collect(request).instrument(tracing::info_span!("collect")).await;
         let now = obs.captured_at.or(input.now).unwrap_or_else(|| self.clock.now());
         let alerts: Vec<Alert> = input.alert.into_iter().chain(obs.alerts.iter().cloned()).collect();
         let mut incident = incident_for(&alerts, obs.cluster.as_deref(), now);
@@ -208,6 +209,7 @@ impl Engine {
             incident: IncidentSummary::from(&incident),
             partial: errors.iter().any(|e| e.collector != "llm"),
             errors,
+            collectors: runs,
             hypotheses: diagnosis.hypotheses,
             evidence: diagnosis.evidence,
             runbook,
@@ -217,7 +219,7 @@ impl Engine {
         Ok((report, graph))
     }
 
-    async fn collect(&self, request: CollectRequest) -> (Observations, Vec<CollectorFailure>) {
+    async fn collect(&self, request: CollectRequest) -> (Observations, Vec<CollectorFailure>, Vec<CollectorRun>) {
         let request = Arc::new(request);
         let handles: Vec<_> = self
             .collectors
@@ -230,8 +232,9 @@ impl Engine {
                     async move {
                         let started = std::time::Instant::now();
                         let out = tokio::time::timeout(timeout, c.collect(&req)).await;
-                        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "collector finished");
-                        out
+                        let elapsed = started.elapsed();
+                        tracing::debug!(elapsed_ms = elapsed.as_millis() as u64, "collector finished");
+                        (out, elapsed)
                     }
                     .instrument(span),
                 );
@@ -240,10 +243,17 @@ impl Engine {
             .collect();
         let mut obs = Observations::default();
         let mut errors = Vec::new();
+        let mut runs = Vec::new();
         for (name, task) in handles {
-            let failure = match task.await {
+            let (outcome, elapsed) = match task.await {
+                Ok((out, elapsed)) => (Ok(out), elapsed),
+                Err(e) => (Err(e), self.timeout),
+            };
+            let duration_ms = (elapsed.as_secs_f64() * 1e5).round() / 100.0;
+            let failure = match outcome {
                 Ok(Ok(Ok(o))) => {
                     obs.merge(o);
+                    runs.push(CollectorRun { collector: name, duration_ms, ok: true });
                     continue;
                 }
                 Ok(Ok(Err(e))) => e.to_string(),
@@ -252,9 +262,10 @@ impl Engine {
                 Err(e) => e.to_string(),
             };
             tracing::warn!(collector = %name, error = %failure, "collector failed");
+            runs.push(CollectorRun { collector: name.clone(), duration_ms, ok: false });
             errors.push(CollectorFailure { collector: name, error: failure });
         }
-        (obs, errors)
+        (obs, errors, runs)
     }
 
     async fn enrich(
@@ -458,6 +469,10 @@ mod tests {
         assert!(errs.iter().any(|(c, e)| *c == "loki" && e.contains("timed out")));
         assert!(errs.iter().any(|(c, e)| *c == "buggy" && e.contains("panicked")));
         assert_eq!(report.hypotheses.len(), 1, "the working collector's evidence is still diagnosed");
+        let runs: Vec<(&str, bool)> = report.collectors.iter().map(|r| (r.collector.as_str(), r.ok)).collect();
+        assert_eq!(runs, [("bundle", true), ("prometheus", false), ("loki", false), ("buggy", false)]);
+        let loki = report.collectors.iter().find(|r| r.collector == "loki").unwrap();
+        assert!(loki.duration_ms >= 200.0, "a timed-out collector ran until the timeout: {loki:?}");
         assert_eq!(report.incident.cluster, "c1");
         assert_eq!(report.analyzed_at.to_string(), "2026-03-01T10:45:00Z", "the capture time is now");
     }

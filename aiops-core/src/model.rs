@@ -466,6 +466,17 @@ pub struct CollectorFailure {
     pub error: String,
 }
 
+/// How one collector run went: its duration (for metrics) and whether it produced data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectorRun {
+    /// The collector's name.
+    pub collector: String,
+    /// Wall time in milliseconds (up to the timeout for one that timed out).
+    pub duration_ms: f64,
+    /// True when it returned observations.
+    pub ok: bool,
+}
+
 /// The incident header of the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentSummary {
@@ -518,6 +529,10 @@ pub struct Report {
     /// Collector failures.
     #[serde(default)]
     pub errors: Vec<CollectorFailure>,
+    /// Every collector's duration and outcome, in the order they were configured (for
+    /// metrics; not serialized, so the report JSON of one input stays byte-identical).
+    #[serde(default, skip_serializing)]
+    pub collectors: Vec<CollectorRun>,
     /// Ranked hypotheses, most likely first.
     pub hypotheses: Vec<Hypothesis>,
     /// Every evidence item a hypothesis may cite.

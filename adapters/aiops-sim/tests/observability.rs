@@ -51,7 +51,7 @@ async fn prometheus_instant_queries_return_the_last_sample_and_accept_post() {
         early["data"]["result"][0]["value"][0].as_f64().unwrap()
             < late["data"]["result"][0]["value"][0].as_f64().unwrap()
     );
-    let resp = reqwest::Client::new()
+    let resp = common::client()
         .post(format!("{}/api/v1/query_range", s.url()))
         .form(&[("query", "kube_pod_container_resource_limits"), ("start", "0"), ("end", "1"), ("step", "15")])
         .send()

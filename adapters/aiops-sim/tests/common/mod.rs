@@ -22,8 +22,7 @@ pub async fn sim_json(json: &str) -> SimHandle {
 
 /// GET `path` with an Accept header; returns status and body text.
 pub async fn get_raw(sim: &SimHandle, path: &str, accept: &str) -> (u16, String) {
-    let resp =
-        reqwest::Client::new().get(format!("{}{path}", sim.url())).header("accept", accept).send().await.unwrap();
+    let resp = client().get(format!("{}{path}", sim.url())).header("accept", accept).send().await.unwrap();
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
@@ -36,7 +35,7 @@ pub async fn get(sim: &SimHandle, path: &str) -> (u16, Value) {
 /// Sends `method path` with a body of `content_type`; returns status and JSON body.
 pub async fn send(sim: &SimHandle, method: &str, path: &str, content_type: &str, body: &str) -> (u16, Value) {
     let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let resp = reqwest::Client::new()
+    let resp = client()
         .request(m, format!("{}{path}", sim.url()))
         .header("content-type", content_type)
         .body(body.to_string())
@@ -46,6 +45,13 @@ pub async fn send(sim: &SimHandle, method: &str, path: &str, content_type: &str,
     let code = resp.status().as_u16();
     let text = resp.text().await.unwrap();
     (code, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}")))
+}
+
+/// An HTTP client. The workspace builds reqwest with rustls but no bundled crypto provider
+/// (the collectors use ring, as kube does), so the provider is installed first.
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 /// The names of a list's items.
