@@ -16,6 +16,7 @@ use crate::model::{
     Report,
 };
 use crate::observation::Observations;
+use crate::policy_input::PolicyInput;
 use crate::traits::{
     AnalysisContext, Clock, CollectRequest, Collector, Diagnosis, LlmEnricher, PolicyGate, RemediationPlanner,
     RuleEngine, RunbookGenerator, SystemClock,
@@ -288,17 +289,8 @@ impl Engine {
 
     async fn remediate(&self, ctx: &AnalysisContext<'_>, d: &Diagnosis) -> Option<RemediationSummary> {
         let (action, blast) = self.planner.as_ref()?.plan(ctx, d)?;
-        let input = serde_json::json!({
-            "action_type": action.action.as_str(),
-            "target": action.target.to_string(),
-            "environment": ctx.environment.unwrap_or("prod"),
-            "namespace": action.target.namespace.clone().unwrap_or_default(),
-            "blast_radius_score": blast.score,
-            "affected_replicas": blast.affected_pods,
-            "current_hour": ctx.now.to_zoned(jiff::tz::TimeZone::UTC).hour(),
-            "is_weekend": ctx.now.to_zoned(jiff::tz::TimeZone::UTC).weekday().to_monday_one_offset() >= 6,
-            "freeze_active": false,
-        });
+        let environment = ctx.environment.unwrap_or("prod");
+        let input = PolicyInput::new(&action, &blast, environment, ctx.now).incident(&ctx.incident.id).to_value();
         let (decision, reasons) = match &self.policy {
             Some(gate) => match gate.evaluate(&input).await {
                 Ok(p) => (p.decision, p.reasons),

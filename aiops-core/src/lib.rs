@@ -30,6 +30,7 @@ pub mod graph;
 pub mod model;
 pub mod object;
 pub mod observation;
+pub mod policy_input;
 pub mod traits;
 
 pub use bundle::{IncidentBundle, parse_bundle};

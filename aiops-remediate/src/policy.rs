@@ -9,12 +9,10 @@
 
 use std::path::Path;
 
-use aiops_core::model::{ActionType, BlastRadius, Decision, PolicyDecision, RemediationAction};
+use aiops_core::model::{Decision, PolicyDecision};
+pub use aiops_core::policy_input::{PolicyInput, risk_of};
 use aiops_core::traits::{BoxError, PolicyGate};
 use async_trait::async_trait;
-use jiff::Timestamp;
-use jiff::tz::TimeZone;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::{RemediateError, Result};
@@ -24,97 +22,6 @@ pub const DEFAULT_POLICY: &str = include_str!("../policy/remediation.rego");
 
 /// The package a policy answers in unless told otherwise.
 pub const DEFAULT_PACKAGE: &str = "remediation";
-
-/// The policy input document. The first eight fields keep the original's names; the rest are
-/// additions a policy may use. Serialized as a flat JSON object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PolicyInput {
-    /// The action, e.g. `rollback_deployment`.
-    pub action_type: String,
-    /// The environment as configured (`dev`, `development`, `prod`, ...).
-    pub environment: String,
-    /// The target's namespace (`""` for cluster-scoped targets such as nodes).
-    pub namespace: String,
-    /// The blast radius score, 0..=100.
-    pub blast_radius_score: f64,
-    /// Replicas (pods) the action affects.
-    pub affected_replicas: u64,
-    /// The UTC hour, 0..=23, from the [`aiops_core::traits::Clock`].
-    pub current_hour: u8,
-    /// Saturday or Sunday (UTC).
-    pub is_weekend: bool,
-    /// A change freeze declared by configuration.
-    #[serde(default)]
-    pub freeze_active: bool,
-    /// The target, `Kind/namespace/name`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    /// The target's kind.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_kind: Option<String>,
-    /// The incident id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub incident_id: Option<String>,
-    /// The action's parameters.
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    pub parameters: serde_json::Map<String, Value>,
-    /// The original risk class of the action: `low`, `medium` or `high`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub risk: Option<String>,
-    /// The blast radius breakdown.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blast_radius: Option<BlastRadius>,
-}
-
-/// The original risk classes (`original-design.md` §8.1).
-pub fn risk_of(action: ActionType) -> &'static str {
-    use ActionType::*;
-    match action {
-        RestartPod | DeletePod | RestartDeployment | ScaleReplicas => "low",
-        RollbackDeployment | CordonNode | UncordonNode | UpdateHpa => "medium",
-        _ => "high",
-    }
-}
-
-impl PolicyInput {
-    /// The input for `action` with its blast radius, in `environment`, at `now` (UTC).
-    pub fn new(action: &RemediationAction, blast: &BlastRadius, environment: &str, now: Timestamp) -> Self {
-        let zoned = now.to_zoned(TimeZone::UTC);
-        Self {
-            action_type: action.action.as_str().into(),
-            environment: environment.into(),
-            namespace: action.target.namespace.clone().unwrap_or_default(),
-            blast_radius_score: blast.score,
-            affected_replicas: blast.affected_pods as u64,
-            current_hour: zoned.hour() as u8,
-            is_weekend: zoned.weekday().to_monday_one_offset() >= 6,
-            freeze_active: false,
-            target: Some(action.target.to_string()),
-            target_kind: Some(action.target.kind.clone()),
-            incident_id: None,
-            parameters: action.parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            risk: Some(risk_of(action.action).into()),
-            blast_radius: Some(blast.clone()),
-        }
-    }
-
-    /// Sets the incident id.
-    pub fn incident(mut self, id: &str) -> Self {
-        self.incident_id = Some(id.into());
-        self
-    }
-
-    /// Declares a change freeze.
-    pub fn freeze(mut self, active: bool) -> Self {
-        self.freeze_active = active;
-        self
-    }
-
-    /// The JSON document the policy sees.
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-}
 
 /// Checks the documented fields of an input document and fills `freeze_active` (false).
 pub fn validate_input(input: &Value) -> Result<Value> {
@@ -171,7 +78,14 @@ impl RegoPolicyGate {
 
     /// The gate with the shipped default policy, infallibly: should the policy ever fail to
     /// load, the gate denies everything (fails closed) instead of panicking.
+    ///
+    /// It is loaded and compiled once per process; later calls clone the prepared gate.
     pub fn shipped() -> Self {
+        static SHIPPED: std::sync::OnceLock<RegoPolicyGate> = std::sync::OnceLock::new();
+        SHIPPED.get_or_init(Self::load_shipped).clone()
+    }
+
+    fn load_shipped() -> Self {
         Self::new().unwrap_or_else(|e| {
             tracing::error!(error = %e, "the default policy failed to load; denying every action");
             Self {
@@ -333,10 +247,7 @@ impl RegoPolicyGate {
     fn original_style(&self, engine: &mut regorus::Engine) -> Result<(Decision, Vec<String>)> {
         let allow = self.rule(engine, "allow")?.as_bool().unwrap_or(false);
         let approval = self.rule(engine, "requires_approval")?.as_bool().unwrap_or(true);
-        let mut deny: Vec<String> = match self.rule(engine, "deny")? {
-            Value::Array(a) => a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect(),
-            _ => Vec::new(),
-        };
+        let mut deny = strings(self.rule(engine, "deny")?.as_array());
         deny.sort();
         Ok(match (allow && deny.is_empty(), approval) {
             (true, true) => (Decision::RequiresApproval, vec!["allowed; the policy requires approval".into()]),
@@ -350,11 +261,12 @@ impl RegoPolicyGate {
 fn parse_result(r: &serde_json::Map<String, Value>) -> Result<(Decision, Vec<String>)> {
     let d = r.get("decision").and_then(Value::as_str).unwrap_or_default();
     let decision = Decision::parse(d).ok_or_else(|| RemediateError::PolicyEval(format!("unknown decision {d:?}")))?;
-    let reasons = match r.get("reasons") {
-        Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect(),
-        _ => Vec::new(),
-    };
-    Ok((decision, reasons))
+    Ok((decision, strings(r.get("reasons").and_then(Value::as_array))))
+}
+
+/// The items of a Rego set or array as text (strings as they are, anything else as JSON).
+fn strings(items: Option<&Vec<Value>>) -> Vec<String> {
+    items.into_iter().flatten().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect()
 }
 
 fn policy_files(path: &Path) -> Result<Vec<std::path::PathBuf>> {
