@@ -90,8 +90,24 @@ pub(crate) fn metric_signals(ctx: &Ctx<'_>, out: &mut Signals) {
             let samples = series.samples();
             let Some(&(_, last)) = samples.last() else { continue };
             let peak = samples.iter().map(|s| s.1).fold(f64::MIN, f64::max);
-            let Some((reason, value, unit)) = reading(ctx, m, &series.metric, last, peak) else { continue };
-            let l = &series.metric;
+            // An aggregated result (no namespace/pod labels) of a query scoped to the alerted pod.
+            let scoped;
+            let l = if series.metric.contains_key("namespace") {
+                &series.metric
+            } else {
+                let inc = &ctx.a.incident;
+                let mut l = series.metric.clone();
+                l.insert("namespace".into(), inc.namespace.clone());
+                if let Some(p) = &inc.pod {
+                    l.entry("pod".into()).or_insert_with(|| p.clone());
+                }
+                scoped = l;
+                &scoped
+            };
+            if l.get("namespace").is_none_or(String::is_empty) {
+                continue;
+            }
+            let Some((reason, value, unit)) = reading(ctx, m, l, last, peak) else { continue };
             let Some(ns) = l.get("namespace") else { continue };
             let r = match (l.get("pod"), l.get("deployment").or(l.get("service"))) {
                 (Some(pod), _) => ResourceRef::namespaced("Pod", ns, pod),
