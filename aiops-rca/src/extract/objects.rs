@@ -198,6 +198,8 @@ fn cron_job(ctx: &Ctx<'_>, c: &CronJob, out: &mut Signals) {
     if c.spec.suspend == Some(true) {
         return;
     }
+    let job_spec = c.spec.job_template.spec.as_ref();
+    template_refs(ctx, &r, ns(&c.metadata), job_spec.and_then(|j| j.template.spec.as_ref()), out);
     if let Err(why) = crate::cron::validate(&c.spec.schedule) {
         let msg = format!("schedule {:?} is invalid: {why}", c.spec.schedule);
         emit(ctx, out, EvidenceKind::JobStatus, &r, "InvalidSchedule", msg, 0.9);

@@ -21,11 +21,21 @@ pub const DESCRIPTIONS: &[(&str, Cause, &str)] = &[
         Cause::NetworkIssue,
         "connections to a healthy Service time out or are refused and a NetworkPolicy selecting the caller (egress) or the Service's pods (ingress) allows no such traffic",
     ),
+    (
+        CONFIG_CHANGE_RULE,
+        Cause::BadDeploy,
+        "a ConfigMap or Secret changed within 60 min before the onset and pods of workloads that mount or reference it fail, with no newer rollout of those workloads",
+    ),
 ];
 
 /// Every code rule.
 pub fn rules() -> Vec<Box<dyn Rule>> {
-    vec![Box::new(NodeFailureIsolated), Box::new(DependencyDown), Box::new(NetworkPolicyBlocks)]
+    vec![
+        Box::new(NodeFailureIsolated),
+        Box::new(DependencyDown),
+        Box::new(NetworkPolicyBlocks),
+        Box::new(ConfigChangeBreaks),
+    ]
 }
 
 /// The original `node_failure_isolated`: an unhealthy node with two or more failing pods on it.
@@ -392,5 +402,101 @@ impl Rule for NetworkPolicyBlocks {
             }
         }
         found.into_values().collect()
+    }
+}
+
+/// The id of the config-change rule.
+pub const CONFIG_CHANGE_RULE: &str = "config_change_breaks_workloads";
+
+/// How recent a ConfigMap/Secret change must be to explain failures.
+const CONFIG_CHANGE_WINDOW_MIN: i64 = 60;
+
+/// A ConfigMap or Secret edit just before the onset, and failing pods in the workloads that
+/// mount or reference it: the change is the root of all of them (`bad_deploy` on the object).
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigChangeBreaks;
+
+impl Rule for ConfigChangeBreaks {
+    fn id(&self) -> &str {
+        CONFIG_CHANGE_RULE
+    }
+
+    fn evaluate(&self, ctx: &RuleContext<'_>) -> Vec<Finding> {
+        use aiops_core::graph::{Direction, EdgeKind, NodeKind, node_id};
+        let mut out = Vec::new();
+        let changes = ctx.signals.items.iter().filter(|s| {
+            s.evidence.kind == EvidenceKind::ConfigChange
+                && matches!(s.evidence.resource.kind.as_str(), "ConfigMap" | "Secret")
+                && s.evidence.data.get("change").and_then(|c| c.as_str()) == Some("changed")
+                && s.evidence
+                    .data
+                    .get("minutes_before_onset")
+                    .and_then(|m| m.as_i64())
+                    .is_some_and(|m| (0..=CONFIG_CHANGE_WINDOW_MIN).contains(&m))
+        });
+        for change in changes {
+            let r = &change.evidence.resource;
+            let Some(changed_at) = change.evidence.observed_at else { continue };
+            let kind = if r.kind == "ConfigMap" { NodeKind::ConfigMap } else { NodeKind::Secret };
+            let id = node_id(kind, r.namespace.as_deref(), &r.name);
+            let pods: BTreeSet<ResourceRef> = [EdgeKind::Mounts, EdgeKind::References]
+                .into_iter()
+                .flat_map(|e| ctx.analysis.graph.neighbors(&id, e, Direction::Incoming))
+                .filter(|n| n.kind == NodeKind::Pod)
+                .map(|n| ResourceRef::namespaced("Pod", n.namespace.as_deref().unwrap_or_default(), &n.name))
+                .collect();
+            let failing: Vec<&crate::extract::Signal> = ctx
+                .signals
+                .items
+                .iter()
+                .filter(|s| crate::causal::is_pod_failure(s.evidence.kind) && pods.contains(&s.evidence.resource))
+                .filter(|s| s.evidence.observed_at.is_none_or(|t| t >= changed_at))
+                .collect();
+            let workloads: BTreeSet<&ResourceRef> = failing.iter().map(|s| &s.subject).collect();
+            // A rollout after the edit is the better explanation of its own workload.
+            let rolled_out_since = |w: &ResourceRef| {
+                ctx.signals.items.iter().any(|s| {
+                    s.evidence.kind == EvidenceKind::DeployChange
+                        && &s.subject == w
+                        && s.evidence.observed_at.is_some_and(|t| t > changed_at)
+                })
+            };
+            let explained: Vec<&&ResourceRef> = workloads.iter().filter(|w| !rolled_out_since(w)).collect();
+            if explained.is_empty() {
+                continue;
+            }
+            let mut evidence: Vec<String> = std::iter::once(change.evidence.id.clone())
+                .chain(
+                    failing.iter().filter(|s| explained.contains(&&&s.subject)).take(10).map(|s| s.evidence.id.clone()),
+                )
+                .collect();
+            evidence.sort();
+            evidence.dedup();
+            let names: Vec<String> = explained.iter().map(|w| w.to_string()).collect();
+            out.push(Finding {
+                rule: CONFIG_CHANGE_RULE.into(),
+                cause: Cause::BadDeploy,
+                category: Cause::BadDeploy.category(),
+                title: "Config Change Broke Workloads".into(),
+                description: format!(
+                    "{r} changed at {changed_at} and the workloads using it now fail: {}",
+                    names.join(", ")
+                ),
+                base_confidence: 0.85,
+                strengths: vec![change.evidence.strength, 0.9, (0.8 + 0.05 * explained.len() as f64).min(0.95)],
+                resource: r.clone(),
+                evidence,
+                contradicting: Vec::new(),
+                actions: vec![ActionType::EscalateToHuman],
+                next_checks: vec![
+                    format!(
+                        "Diff {r} against its previous content (kubectl get {} -o yaml, managedFields)",
+                        r.kind.to_lowercase()
+                    ),
+                    "Revert the edit, then restart the workloads that read it".into(),
+                ],
+            });
+        }
+        out
     }
 }
