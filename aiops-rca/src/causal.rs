@@ -84,7 +84,12 @@ fn node_roots(
 fn dependency_roots(signals: &Signals, hs: &[Hypothesis], roots: &mut BTreeMap<usize, ResourceRef>) {
     let subject_of: BTreeMap<&str, &ResourceRef> =
         signals.items.iter().map(|s| (s.evidence.id.as_str(), &s.subject)).collect();
-    for dep in hs.iter().filter(|h| h.rule == crate::rules::code::DEPENDENCY_RULE) {
+    let chains = [
+        crate::rules::code::DEPENDENCY_RULE,
+        crate::rules::code::CONFIG_CHANGE_RULE,
+        crate::rules::code::NETWORK_POLICY_RULE,
+    ];
+    for dep in hs.iter().filter(|h| chains.contains(&h.rule.as_str())) {
         let Some(target) = &dep.resource else { continue };
         let callers: BTreeSet<&ResourceRef> = dep
             .evidence

@@ -23,7 +23,10 @@ pub const CATEGORIES: &[(&str, &str)] = &[
         "tls",
         r"(?i)x509:|certificate (has expired|is not valid|signed by unknown authority)|tls: |SSL|handshake failure",
     ),
-    ("network", r"(?i)connection refused|connection reset|ECONNREFUSED|ECONNRESET|i/o timeout|timed out|timeout"),
+    (
+        "network",
+        r"(?i)connection refused|connection reset|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|i/o timeout|timed out|timeout|deadline exceeded|no route to host|network is unreachable|broken pipe",
+    ),
     ("connection", r"(?i)cannot connect|unable to connect|connection failed|could not connect"),
     ("auth", r"(?i)permission denied|access denied|unauthorized|forbidden"),
     ("disk", r"(?i)disk full|no space left|storage.*full"),
@@ -46,6 +49,12 @@ static TARGET_RE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:tcp|udp|connect(?:ing)? to|dial|host|server|address|at|to)\s+\[?([a-z0-9][a-z0-9.-]*[a-z0-9])\]?:(\d{2,5})\b").ok()
 });
 
+/// Cluster DNS names and IPs with an optional port anywhere in a line (`redis.cache.svc:6379`,
+/// `http://api.shop.svc.cluster.local/v1`, `10.96.3.4:80`).
+static CLUSTER_HOST_RE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b((?:\d{1,3}\.){3}\d{1,3}|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.svc(?:\.cluster\.local)?)(?::(\d{2,5}))?\b").ok()
+});
+
 /// `lookup NAME` in DNS errors.
 static LOOKUP_RE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:lookup|resolve|resolving|getaddrinfo \w+)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])").ok()
@@ -59,6 +68,22 @@ pub fn targets(line: &str) -> Vec<String> {
         .unwrap_or_default();
     if let Some(re) = LOOKUP_RE.as_ref() {
         out.extend(re.captures_iter(line).map(|c| c[1].to_string()));
+    }
+    if let Some(re) = CLUSTER_HOST_RE.as_ref() {
+        for c in re.captures_iter(line) {
+            // `lookup X on 10.96.0.10:53`: the resolver, not a dependency.
+            if c.get(0).is_some_and(|m| line[..m.start()].ends_with(" on ")) {
+                continue;
+            }
+            let t = match c.get(2) {
+                Some(p) => format!("{}:{}", &c[1], p.as_str()),
+                None => c[1].to_string(),
+            };
+            let host_known = out.iter().any(|o| o == &t || o.split(':').next() == Some(&c[1]));
+            if !host_known {
+                out.push(t);
+            }
+        }
     }
     out
 }
@@ -166,6 +191,11 @@ mod tests {
             ["redis.cache.svc.cluster.local"]
         );
         assert!(targets("all good").is_empty());
+        assert_eq!(
+            targets("upstream inventory.shop.svc.cluster.local:80 request failed: context deadline exceeded"),
+            ["inventory.shop.svc.cluster.local:80"]
+        );
+        assert_eq!(targets(r#"Get "http://ratings.shop.svc/v1": EOF"#), ["ratings.shop.svc"]);
     }
 
     #[test]
