@@ -41,7 +41,7 @@ pub enum Command {
         bundle: Option<PathBuf>,
         /// Live sources and scope.
         #[command(flatten)]
-        live: crate::live_cli::LiveArgs,
+        live: Box<crate::live_cli::LiveArgs>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
