@@ -237,3 +237,18 @@ def none_scaledobject_ready():
     b.add(scaled(b, "frontend", "shop", "frontend"))
     return Meta(b, "A KEDA ScaledObject that is Ready and idle (Active False): nothing to diagnose.",
                 exp("none", "ScaledObject/shop/frontend"))
+
+
+@scenario
+def config_error_missing_env_var_scan():
+    b = Bundle("config_error-missing-env-var-scan")
+    backdrop(b, GKE, "payments")
+    c = [web("reconciler", f"{GAR}/reconciler:3.2.0", env=[env("LEDGER_URL", "http://ledger.payments.svc")])]
+    a = deployment_app(b, "reconciler", "payments", [Rev(6, t(days=18), c, [P(crash(9, 78, "Error", finished_s=25, ran_s=1), created=t(minutes=40))])], 1,
+                       nodes=GKE, service_ports=[("http", 80, "http")], available_ltt=t(minutes=40))
+    p = a.pods[0]
+    b.add(crash_events(b, p, "reconciler", 40, 9, fresh=True))
+    b.log(p, "reconciler", [f"{logts(minutes=1)} INFO  reconciler 3.2.0 starting",
+                            f"{logts(minutes=1)} FATAL environment variable RECONCILER_DB_DSN is not set"], previous=True)
+    return Meta(b, "Cluster scan: reconciler's pod was rescheduled and exits at start: a required environment variable (from a deleted Secret sync) is not set.",
+                exp("config_error", "Deployment/payments/reconciler", ["missing_config_ref", "crash_app_error"]), cluster="payments-prod")
