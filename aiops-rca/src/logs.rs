@@ -18,7 +18,10 @@ pub const CATEGORIES: &[(&str, &str)] = &[
         "oom",
         r"(?i)OOMKilled|out of memory|OutOfMemoryError|MemoryError|runtime: out of memory|cannot allocate memory|JavaScript heap out of memory",
     ),
-    ("exec", r"(?i)exec format error|executable file not found|exec: .*: (no such file|permission denied)|exec .*: no such file or directory"),
+    (
+        "exec",
+        r"(?i)exec format error|executable file not found|exec: .*: (no such file|permission denied)|exec .*: no such file or directory",
+    ),
     (
         "dns",
         r"(?i)no such host|NXDOMAIN|Name or service not known|Temporary failure in name resolution|could not resolve host|getaddrinfo ENOTFOUND|NameResolutionError|server misbehaving",
@@ -195,12 +198,15 @@ pub fn template_of(line: &str) -> String {
 }
 
 static JAVA_EXC: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"^(?:Exception in thread .*? |Caused by: )?((?:[a-z_]\w*\.)+[A-Z]\w*(?:Exception|Error))(?::\s*(.*))?$").ok()
+    Regex::new(r"^(?:Exception in thread .*? |Caused by: )?((?:[a-z_]\w*\.)+[A-Z]\w*(?:Exception|Error))(?::\s*(.*))?$")
+        .ok()
 });
 static JAVA_FRAME: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\s*at\s+([\w.$<>]+\([\w.]+:\d+\))").ok());
-static PY_FRAME: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r#"^\s*File "([^"]+)", line (\d+), in (\S+)"#).ok());
-static PY_EXC: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault))(?::\s*(.*))?$").ok());
+static PY_FRAME: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"^\s*File "([^"]+)", line (\d+), in (\S+)"#).ok());
+static PY_EXC: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault))(?::\s*(.*))?$").ok()
+});
 static GO_PANIC: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^(panic|fatal error): (.*)$").ok());
 static NODE_EXC: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^(?:Uncaught )?([A-Z]\w*(?:Error|Exception)): (.*)$").ok());
@@ -249,7 +255,12 @@ pub fn extract_traces(lines: &[&str]) -> Vec<StackTrace> {
             Some(StackTrace { language: "go", exception: g(&c, 1), message: g(&c, 2), frame })
         } else if let Some(c) = caps(&NODE_EXC, line) {
             let frame = next(3).iter().find_map(|l| caps(&NODE_FRAME, l).map(|f| g(&f, 2)));
-            frame.map(|frame| StackTrace { language: "nodejs", exception: g(&c, 1), message: g(&c, 2), frame: Some(frame) })
+            frame.map(|frame| StackTrace {
+                language: "nodejs",
+                exception: g(&c, 1),
+                message: g(&c, 2),
+                frame: Some(frame),
+            })
         } else {
             None
         };
@@ -398,7 +409,10 @@ mod tests {
         assert_eq!(classify("KeyError: 'ORDERS_DB_RETRIES'"), Some("config"));
         assert_eq!(classify(r#"pq: relation "carts_v1" does not exist"#), Some("database"));
         assert_eq!(classify("FATAL:  sorry, too many connections for role \"app\""), Some("database"));
-        assert_eq!(classify("FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"), Some("oom"));
+        assert_eq!(
+            classify("FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"),
+            Some("oom")
+        );
         assert_eq!(classify("x509: certificate signed by unknown authority"), Some("tls"));
         assert_eq!(classify("dial tcp: lookup db on 10.96.0.10:53: server misbehaving"), Some("dns"));
         assert_eq!(classify("KeyError: 'HRK'"), None);
@@ -422,7 +436,10 @@ mod tests {
 
     #[test]
     fn stack_traces_name_exception_and_frame() {
-        let java = ["Exception in thread \"main\" java.lang.IllegalStateException: no model", "\tat com.acme.Ranker.rank(Ranker.java:57)"];
+        let java = [
+            "Exception in thread \"main\" java.lang.IllegalStateException: no model",
+            "\tat com.acme.Ranker.rank(Ranker.java:57)",
+        ];
         let t = extract_traces(&java);
         assert_eq!((t[0].language, t[0].exception.as_str()), ("java", "java.lang.IllegalStateException"));
         assert_eq!(t[0].frame.as_deref(), Some("com.acme.Ranker.rank(Ranker.java:57)"));
@@ -435,11 +452,20 @@ mod tests {
         let t = extract_traces(&py);
         assert_eq!((t[0].exception.as_str(), t[0].message.as_str()), ("KeyError", "'HRK'"));
         assert_eq!(t[0].frame.as_deref(), Some("run (/srv/app/worker.py:203)"));
-        let go = ["panic: runtime error: index out of range [3] with length 3", "", "goroutine 1 [running]:", "main.load(...)", "\t/src/promo.go:88 +0x1d4"];
+        let go = [
+            "panic: runtime error: index out of range [3] with length 3",
+            "",
+            "goroutine 1 [running]:",
+            "main.load(...)",
+            "\t/src/promo.go:88 +0x1d4",
+        ];
         let t = extract_traces(&go.iter().copied().filter(|l| !l.is_empty()).collect::<Vec<_>>());
         assert_eq!((t[0].language, t[0].exception.as_str()), ("go", "panic"));
         assert_eq!(t[0].frame.as_deref(), Some("main.load(...) (/src/promo.go:88)"));
-        let node = ["TypeError: Cannot read properties of undefined (reading 'length')", "    at Consumer.drain (/app/dist/queue.js:112:31)"];
+        let node = [
+            "TypeError: Cannot read properties of undefined (reading 'length')",
+            "    at Consumer.drain (/app/dist/queue.js:112:31)",
+        ];
         let t = extract_traces(&node);
         assert_eq!((t[0].language, t[0].exception.as_str()), ("nodejs", "TypeError"));
         assert_eq!(t[0].frame.as_deref(), Some("/app/dist/queue.js:112:31"));
