@@ -312,7 +312,7 @@ pub fn summarize(text: &str) -> LogSummary {
         }
     }
     for list in s.templates.values_mut() {
-        list.sort_by(|a, b| b.count.cmp(&a.count));
+        list.sort_by_key(|t| std::cmp::Reverse(t.count));
     }
     s.traces = extract_traces(&lines);
     s
