@@ -124,6 +124,7 @@ const TABLE: &[(&str, &str, &str)] = &[
         "own/rbac_forbidden-operator-list-pods.json",
         "own/image_pull-private-registry-unauthorized.json",
     ),
+    ("log_missing_config_key", "own/config_error-missing-env-var-scan.json", "own/bad_deploy-image-bump-crash.json"),
     ("cpu_throttled", "own/cpu_throttling-scan.json", "own/none-moderate-metrics.json"),
     // ---- custom resources ----
     ("gateway_class_missing", "k8sgpt/gateway-class-missing.json", "own/config_error-gateway-programmed-invalid.json"),

@@ -23,6 +23,7 @@ def caller(b, name, ns, img, lines, nodes=EU, crashing=False, restarts=6, replic
 def dependency_failure_postgres_down():
     b = Bundle("dependency_failure-postgres-down")
     backdrop(b, EU, "shop")
+    b.add(storageclass(b, "gp3", default=True))
     db = statefulset_app(b, "orders-db", "shop", [ctr("postgres", "docker.io/library/postgres:16.2", ports=[("postgres", 5432)],
                                                       resources=res("1", "2Gi", "2", "2Gi"))],
                          [P(crash(7, 1, "Error", finished_s=55, ran_s=3))], claim=("data", "50Gi"), nodes=EU,

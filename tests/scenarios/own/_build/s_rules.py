@@ -237,3 +237,40 @@ def none_scaledobject_ready():
     b.add(scaled(b, "frontend", "shop", "frontend"))
     return Meta(b, "A KEDA ScaledObject that is Ready and idle (Active False): nothing to diagnose.",
                 exp("none", "ScaledObject/shop/frontend"))
+
+
+@scenario
+def config_error_missing_env_var_scan():
+    b = Bundle("config_error-missing-env-var-scan")
+    backdrop(b, GKE, "payments")
+    c = [web("reconciler", f"{GAR}/reconciler:3.2.0", env=[env("LEDGER_URL", "http://ledger.payments.svc")])]
+    a = deployment_app(b, "reconciler", "payments", [Rev(6, t(days=18), c, [P(crash(9, 78, "Error", finished_s=25, ran_s=1), created=t(minutes=40))])], 1,
+                       nodes=GKE, service_ports=[("http", 80, "http")], available_ltt=t(minutes=40))
+    p = a.pods[0]
+    b.add(crash_events(b, p, "reconciler", 40, 9, fresh=True))
+    b.log(p, "reconciler", [f"{logts(minutes=1)} INFO  reconciler 3.2.0 starting",
+                            f"{logts(minutes=1)} FATAL environment variable RECONCILER_DB_DSN is not set"], previous=True)
+    return Meta(b, "Cluster scan: reconciler's pod was rescheduled and exits at start: a required environment variable (from a deleted Secret sync) is not set.",
+                exp("config_error", "Deployment/payments/reconciler", ["missing_config_ref", "crash_app_error"]), cluster="payments-prod")
+
+
+@scenario
+def oom_killed_scan_with_independent_pending():
+    b = Bundle("oom_killed-scan-with-independent-pending")
+    backdrop(b, EU, "shop")
+    lim = 512 * MI
+    a = deployment_app(b, "basket", "shop", [Rev(3, t(days=7), [web("basket", f"{ECR}/shop/basket:2.0.0", mem=("512Mi", "512Mi"))],
+                                                 [P(crash(6, 137, "OOMKilled", finished_s=40, ran_s=200), created=t(days=7)),
+                                                  P(crash(5, 137, "OOMKilled", finished_s=90, ran_s=210), created=t(days=7))])], 2,
+                       nodes=EU, service_ports=[("http", 80, "http")], available_ltt=t(minutes=30))
+    for p in a.pods:
+        b.add(crash_events(b, p, "basket", 35, 6))
+    mem_metric(b, [(pname(p), ramp(0.6 * lim, 0.99 * lim, 30, seed=f"bk{i}")) for i, p in enumerate(a.pods)], "shop", "basket")
+    msg = "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+    g = deployment_app(b, "nightly-ml", "analytics", [Rev(1, t(minutes=50), [web("nightly-ml", f"{GHCR}/nightly-ml:0.1.0", readiness=False, liveness=False)],
+                                                          [P(None, created=t(minutes=50), unscheduled_msg=msg)])], 1,
+                       nodes=EU, created=t(minutes=50), progress="updating", pod_extra={"nodeSelector": {"node.kubernetes.io/instance-type": "p4d.24xlarge"}})
+    b.add(event(b, g.pods[0], "FailedScheduling", msg, count=15, first=t(minutes=50), last=t(minutes=4), component="default-scheduler"))
+    return Meta(b, "Cluster scan with two independent roots: basket is OOMKilled in shop, and a new analytics Deployment selects an instance type the cluster does not have.",
+                exp("oom_killed", "Deployment/shop/basket", ["scheduling_constraints"],
+                    note="both roots must be reported; the serving workload's crash ranks first"))
