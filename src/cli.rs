@@ -88,6 +88,17 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8001")]
         listen: std::net::SocketAddr,
     },
+    /// Run the main job on a built-in incident: a simulated cluster serves it over the real
+    /// Kubernetes, Prometheus and Loki APIs and the live pipeline diagnoses it (dry run).
+    #[cfg(feature = "sim")]
+    Demo {
+        /// A built-in scenario (crashloop-bad-deploy, image-pull, missing-configmap,
+        /// node-not-ready, oom-killed, pending-insufficient-cpu) or a bundle file.
+        scenario: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 /// `aiops policy ...`.
@@ -131,6 +142,14 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Sim { bundle, listen } => {
             aiops_sim::run_cli(&bundle, listen).await.map_or_else(bad_input, |()| ExitCode::SUCCESS)
         }
+        #[cfg(feature = "sim")]
+        Command::Demo { scenario, format } => match crate::demo::cli(scenario, format == Format::Json).await {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => bad_input(e),
+        },
     }
 }
 

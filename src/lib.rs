@@ -13,6 +13,9 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(all(feature = "sim", feature = "live"))]
+pub mod demo;
+pub mod error;
 pub mod eval;
 #[cfg(feature = "live")]
 pub mod live;
@@ -23,6 +26,7 @@ pub use aiops_collectors as collectors;
 pub use aiops_core as core;
 pub use aiops_rca as rca;
 pub use aiops_remediate as remediate;
+pub use error::Error;
 
 use aiops_collectors::BundleCollector;
 use aiops_core::{AnalysisInput, Engine, EngineBuilder, IncidentBundle, Report};

@@ -76,7 +76,7 @@ fn rollout(
         diff.join("; ")
     );
     let data = json!({
-        "reason": "rollout",
+        "reason": if previous.is_some() { "rollout" } else { "created" },
         "revision": revision(current),
         "previous_revision": previous.map(|p| revision(p)),
         "replica_set": current.metadata.name,
@@ -135,4 +135,43 @@ fn short(v: &serde_json::Value) -> String {
         other => other.to_string(),
     };
     aiops_core::alert::truncate_chars(&s, 120)
+}
+
+/// The last time an object was written: the newest `managedFields[].time`, else its creation.
+pub fn last_change(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<Timestamp> {
+    let managed = m.managed_fields.iter().flatten().filter_map(|f| f.time.as_ref().map(|t| t.0)).max();
+    let created = m.creation_timestamp.as_ref().map(|t| t.0);
+    managed.max(created)
+}
+
+/// ConfigMap, Secret and NetworkPolicy changes (creation or `managedFields` write times)
+/// within [`CHANGE_HORIZON`] before the onset.
+pub(crate) fn config_signals(ctx: &Ctx<'_>, out: &mut Signals) {
+    let inv = ctx.a.inventory;
+    let onset = ctx.a.incident.started_at.min(ctx.a.now);
+    let objects = inv
+        .config_maps
+        .iter()
+        .map(|o| ("ConfigMap", &o.metadata))
+        .chain(inv.secrets.iter().map(|o| ("Secret", &o.metadata)))
+        .chain(inv.network_policies.iter().map(|o| ("NetworkPolicy", &o.metadata)));
+    for (kind, m) in objects {
+        let Some(at) = last_change(m) else { continue };
+        if at < onset - CHANGE_HORIZON || at > ctx.a.now {
+            continue;
+        }
+        let ns = m.namespace.as_deref().unwrap_or("default");
+        let name = m.name.as_deref().unwrap_or_default();
+        let created = m.creation_timestamp.as_ref().is_some_and(|c| c.0 == at);
+        let age = onset.duration_since(at).as_secs() / 60;
+        let what = if created { "created" } else { "changed" };
+        let summary = format!("{kind} {ns}/{name} was {what} at {at} ({age} min before onset)");
+        let data = json!({"reason": kind.to_ascii_lowercase(), "change": what, "changed_at": at.to_string(),
+            "minutes_before_onset": age});
+        let strength = if age <= 60 { 0.9 } else { 0.5 };
+        let r = ResourceRef::namespaced(kind, ns, name);
+        let mut ev = evidence(EvidenceKind::ConfigChange, r.clone(), summary, strength, data);
+        ev.observed_at = Some(at);
+        out.push_evidence(ctx, ev, &r);
+    }
 }
