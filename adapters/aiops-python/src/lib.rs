@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aiops::core::traits::{AnalysisContext, BoxError, Diagnosis, RuleEngine};
 use aiops::core::{AnalysisInput, CoreError, IncidentBundle, Report};
 use aiops::remediate::policy::{RegoPolicyGate, decision_json};
 use pyo3::exceptions::PyException;
@@ -117,20 +116,11 @@ fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, Failure> {
     Ok(rt.block_on(f))
 }
 
-/// A rule engine shared by every analysis of one `Engine`.
-#[derive(Clone)]
-struct SharedRules(Arc<aiops::rca::RulesEngine>);
-
-impl RuleEngine for SharedRules {
-    fn diagnose(&self, ctx: &AnalysisContext<'_>) -> Result<Diagnosis, BoxError> {
-        self.0.diagnose(ctx)
-    }
-}
-
 /// What an `Engine` is configured with.
 #[derive(Clone)]
 struct Config {
-    rules: SharedRules,
+    /// Shared by every analysis of one `Engine`.
+    rules: Arc<aiops::rca::RulesEngine>,
     policy: RegoPolicyGate,
 }
 
@@ -155,7 +145,7 @@ fn analyze_with(py: Python<'_>, config: &Config, bundle: &Bound<'_, PyAny>) -> P
 
 /// The embedded default configuration (built-in rules, shipped policy).
 fn default_config() -> Config {
-    Config { rules: SharedRules(Arc::new(aiops::rca::RulesEngine::builtin())), policy: RegoPolicyGate::shipped() }
+    Config { rules: aiops::builtin_rules(), policy: RegoPolicyGate::shipped() }
 }
 
 /// Diagnoses one incident bundle (a dict, JSON/YAML text, or a path) with the embedded
@@ -249,15 +239,15 @@ impl PyEngine {
 
     /// The ids of every rule this engine runs.
     fn rule_ids(&self) -> Vec<String> {
-        self.config.rules.0.rule_ids().into_iter().map(str::to_string).collect()
+        self.config.rules.rule_ids().into_iter().map(str::to_string).collect()
     }
 }
 
-fn rules_from(text: &str) -> PyResult<SharedRules> {
+fn rules_from(text: &str) -> PyResult<Arc<aiops::rca::RulesEngine>> {
     let engine = aiops::rca::RulesEngine::builtin()
         .add_rule_file(text)
         .map_err(|e| AiopsError::new_err(format!("rule file: {e}")))?;
-    Ok(SharedRules(Arc::new(engine)))
+    Ok(Arc::new(engine))
 }
 
 /// The `aiops._aiops` extension module.

@@ -274,3 +274,55 @@ def oom_killed_scan_with_independent_pending():
     return Meta(b, "Cluster scan with two independent roots: basket is OOMKilled in shop, and a new analytics Deployment selects an instance type the cluster does not have.",
                 exp("oom_killed", "Deployment/shop/basket", ["scheduling_constraints"],
                     note="both roots must be reported; the serving workload's crash ranks first"))
+
+
+def controller_revision(b, owner, number, tpl, created):
+    name = f"{owner['metadata']['name']}-{safe(10, 'cr', canon(tpl), number)}"
+    labels = dict(owner["spec"]["selector"]["matchLabels"], **{"controller-revision-hash": name})
+    return {"apiVersion": "apps/v1", "kind": "ControllerRevision",
+            "metadata": b.meta("ControllerRevision", name, owner["metadata"]["namespace"], labels=labels, owner=owner, created=created),
+            "data": {"spec": {"template": dict(tpl, **{"$patch": "replace"})}}, "revision": number}
+
+
+@scenario
+def bad_deploy_statefulset_revision():
+    b = Bundle("bad_deploy-statefulset-revision")
+    backdrop(b, EU, "shop")
+    b.add(storageclass(b, "gp3", default=True))
+    old_c = [ctr("zookeeper", "docker.io/library/zookeeper:3.8.4", ports=[("client", 2181)], readiness=tcp_probe("client"),
+                 resources=res("250m", "1Gi", "1", "1Gi"))]
+    new_c = [ctr("zookeeper", "docker.io/library/zookeeper:3.9.2", ports=[("client", 2181)], readiness=tcp_probe("client"),
+                 resources=res("250m", "1Gi", "1", "1Gi"), args=["--4lw-commands-whitelist=srvr,ruok"])]
+    zk = statefulset_app(b, "zookeeper", "shop", new_c,
+                         [P(ok(since_days=20), created=t(days=20)), P(ok(since_days=20), created=t(days=20)),
+                          P(crash(5, 2, "Error", finished_s=35, ran_s=4), created=t(minutes=14))],
+                         claim=("data", "10Gi"), nodes=EU, service_name="zookeeper-headless", created=t(days=60))
+    sts = zk.sts
+    old_tpl = template(sts["spec"]["selector"]["matchLabels"], old_c)
+    new_tpl = sts["spec"]["template"]
+    cr_old = controller_revision(b, sts, 3, old_tpl, t(days=20))
+    cr_new = controller_revision(b, sts, 4, new_tpl, t(minutes=15))
+    b.add(cr_old, cr_new)
+    for i, p in enumerate(zk.pods):
+        rev = cr_new if i == 2 else cr_old
+        p["metadata"]["labels"]["controller-revision-hash"] = rev["metadata"]["name"]
+        if i < 2:
+            for c, oc in zip(p["spec"]["containers"], old_c):
+                c["image"] = oc["image"]
+                c.pop("args", None)
+            for cs in p["status"]["containerStatuses"]:
+                cs["image"] = old_c[0]["image"]
+                cs["imageID"] = image_id(old_c[0]["image"])
+    sts["status"].update({"currentRevision": cr_old["metadata"]["name"], "updateRevision": cr_new["metadata"]["name"],
+                          "currentReplicas": 2, "updatedReplicas": 1})
+    hs = service(b, "zookeeper-headless", "shop", {"app.kubernetes.io/name": "zookeeper"}, [("client", 2181, "client")], headless=True)
+    b.add(hs, endpoints_for(b, hs, zk.pods))
+    for c in zk.pvcs:
+        b.add(pv_for(b, c))
+    p = zk.pods[2]
+    b.add(crash_events(b, p, "zookeeper", 14, 5, fresh=True))
+    b.log(p, "zookeeper", ["Unrecognized option: --4lw-commands-whitelist=srvr,ruok", "Usage: zkServer.sh [--config <conf-dir>] {start|start-foreground|stop|restart|status|print-cmd}"],
+          previous=True)
+    set_alert(b, crashloop_alert("shop", "zookeeper-2", "zookeeper", 8))
+    return Meta(b, "A StatefulSet update (revision 4: new image and args) rolled zookeeper-2 first; it crash-loops on an unknown option while revision 3 pods serve.",
+                exp("bad_deploy", "StatefulSet/shop/zookeeper", ["config_error", "crash_app_error"]))
