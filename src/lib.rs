@@ -19,6 +19,8 @@ pub mod error;
 pub mod eval;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "cli")]
+pub mod live_cli;
 pub mod synth;
 pub mod text;
 
