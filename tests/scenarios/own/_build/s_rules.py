@@ -326,3 +326,43 @@ def bad_deploy_statefulset_revision():
     set_alert(b, crashloop_alert("shop", "zookeeper-2", "zookeeper", 8))
     return Meta(b, "A StatefulSet update (revision 4: new image and args) rolled zookeeper-2 first; it crash-loops on an unknown option while revision 3 pods serve.",
                 exp("bad_deploy", "StatefulSet/shop/zookeeper", ["config_error", "crash_app_error"]))
+
+
+@scenario
+def image_pull_daemonset_update():
+    b = Bundle("image_pull-daemonset-update")
+    backdrop(b, EU, "shop")
+    ns, name = "observability", "node-exporter"
+    sel = {"app.kubernetes.io/name": name}
+    old_c = [ctr(name, "quay.io/prometheus/node-exporter:v1.8.1", ports=[("metrics", 9100)], resources=res("50m", "64Mi", "200m", "64Mi"))]
+    new_c = [ctr(name, "quay.io/prometheus/node-exporter:v1.9.0-rc.0", ports=[("metrics", 9100)], resources=res("50m", "64Mi", "200m", "64Mi"))]
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+          "metadata": b.meta("DaemonSet", name, ns, labels=sel, created=t(days=100), generation=7,
+                             annotations={"deprecated.daemonset.template.generation": "7"}),
+          "spec": {"selector": {"matchLabels": sel}, "template": template(sel, new_c, extra={"hostNetwork": True}),
+                   "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+                   "revisionHistoryLimit": 10}}
+    old_tpl = template(sel, old_c, extra={"hostNetwork": True})
+    cr_old = controller_revision(b, ds, 6, old_tpl, t(days=30))
+    cr_new = controller_revision(b, ds, 7, ds["spec"]["template"], t(minutes=21))
+    pods = []
+    for i, n in enumerate(EU):
+        new = i == 0
+        rev = cr_new if new else cr_old
+        c = new_c if new else old_c
+        lbl = dict(sel, **{"controller-revision-hash": rev["metadata"]["name"].rsplit("-", 1)[-1], "pod-template-generation": "7" if new else "6"})
+        img = c[0]["image"]
+        st = C_wait("ImagePullBackOff", f'Back-off pulling image "{img}"') if new else ok(since_days=30)
+        p = pod(b, f"{name}-{suffix5(b.fname, n)}", ns, c, [st], owner=ds, labels=lbl, node=n,
+                created=t(minutes=20) if new else t(days=30), host_network=True,
+                spec_extra={"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                    {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [n]}]}]}}}})
+        pods.append(p)
+    ds["status"] = {"currentNumberScheduled": 3, "numberMisscheduled": 0, "desiredNumberScheduled": 3, "numberReady": 2,
+                    "observedGeneration": 7, "updatedNumberScheduled": 1, "numberAvailable": 2, "numberUnavailable": 1}
+    b.add(ds, cr_old, cr_new, *pods)
+    img = new_c[0]["image"]
+    b.add(pull_fail_events(b, pods[0], name, 20,
+                           f'rpc error: code = NotFound desc = failed to pull and unpack image "{img}": failed to resolve reference "{img}": quay.io/prometheus/node-exporter:v1.9.0-rc.0: not found'))
+    return Meta(b, "Cluster scan: a DaemonSet update to an image tag that does not exist; the first updated pod cannot pull it.",
+                exp("image_pull", f"DaemonSet/{ns}/{name}", ["bad_deploy"]))
