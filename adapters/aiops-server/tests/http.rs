@@ -80,7 +80,7 @@ async fn bad_input_on_every_endpoint_is_a_clear_4xx_and_changes_nothing() {
         };
         let utf8 = if wrapped { b"{\"alerts\":[{\"labels\":{\"a\":\"\xfe\"}}]}".to_vec() } else { b"[{\"labels\":{\"a\":\"\xfe\"}}]".to_vec() };
         let mut cases: Vec<(Vec<u8>, u16, &str)> = vec![
-            (b"{\"alerts\": [{".to_vec(), 400, "invalid_json"),
+            (if wrapped { b"{\"alerts\": [{".to_vec() } else { b"[{\"labels\": {".to_vec() }, 400, "invalid_json"),
             (b"\x00\x01binary".to_vec(), 400, "invalid_json"),
             (shape, 422, "invalid_payload"),
             (types, 422, "invalid_payload"),
@@ -183,16 +183,16 @@ impl IncidentStore for Slow {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overload_at_ten_times_the_sustainable_rate_loses_nothing() {
-    // Sustainable: 1 ms per alert = 1,000 alerts/s. Offered: 10,000 alerts/s (500 requests/s of
+    // Sustainable: 2 ms per alert = 500 alerts/s. Offered: 5,000 alerts/s (250 requests/s of
     // 20 alerts) for AIOPS_OVERLOAD_SECS (default 30) seconds.
     let secs: u64 = std::env::var("AIOPS_OVERLOAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
     let per_request = 20usize;
-    let store = Arc::new(Slow { inner: MemoryStore::new(), per_alert: Duration::from_millis(1), stored: 0.into() });
+    let store = Arc::new(Slow { inner: MemoryStore::new(), per_alert: Duration::from_millis(2), stored: 0.into() });
     let cfg = ServerConfig { intake_capacity: 1000, max_alerts_per_request: 100, ..ServerConfig::default() };
     let (base, server) = start(cfg, store.clone()).await;
     let c = reqwest::Client::builder().pool_max_idle_per_host(512).build().unwrap();
     let (accepted, refused, sent) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), AtomicUsize::new(0));
-    let mut tick = tokio::time::interval(Duration::from_millis(2));
+    let mut tick = tokio::time::interval(Duration::from_millis(4));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let until = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
@@ -229,7 +229,8 @@ async fn overload_at_ten_times_the_sustainable_rate_loses_nothing() {
     let (sent, accepted, refused) =
         (sent.load(Ordering::SeqCst), accepted.load(Ordering::SeqCst), refused.load(Ordering::SeqCst));
     let stored = all(&*store).await.len();
-    eprintln!("overload: sent {sent}, stored {stored}, refused {refused} in {secs} s");
+    let offered = sent as f64 / secs as f64;
+    eprintln!("overload: sent {sent} ({offered:.0} alerts/s vs 500 sustainable), stored {stored}, refused {refused} in {secs} s");
     assert_eq!(stored, accepted, "every accepted alert is stored");
     assert_eq!(stored, store.stored.load(Ordering::SeqCst));
     assert_eq!(stored + refused, sent, "stored + refused == sent");
