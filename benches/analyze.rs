@@ -1,5 +1,6 @@
 //! Benchmark: parse and analyse a generated bundle of 10,000 pods / 2,000 deployments /
-//! 100 nodes / 20,000 events, end to end from bytes to report. Prints peak RSS at the end.
+//! 100 nodes / 20,000 events, end to end from bytes to report, and one example bundle. Prints
+//! peak RSS at the end.
 
 use criterion::{Criterion, criterion_group};
 
@@ -19,6 +20,19 @@ fn analyze_10k(c: &mut Criterion) {
     group.finish();
 }
 
+/// One example bundle from its file bytes, the same work `aiops.analyze(path)` does from Python
+/// (adapters/aiops-python/bench.py measures that side).
+fn analyze_example(c: &mut Criterion) {
+    let bytes = std::fs::read("examples/bundles/oom-killed.json").unwrap_or_default();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    c.bench_function("analyze/example_oom_killed", |b| {
+        b.iter(|| {
+            let bundle = aiops::core::parse_bundle(&bytes).unwrap();
+            rt.block_on(aiops::analyze_bundle(bundle)).unwrap()
+        })
+    });
+}
+
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -26,7 +40,7 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-criterion_group!(benches, analyze_10k);
+criterion_group!(benches, analyze_10k, analyze_example);
 
 /// Peak RSS of one analysis, measured in a fresh child process that reads the bundle file,
 /// so the generator's own memory does not count.

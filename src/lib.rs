@@ -13,9 +13,14 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(all(feature = "sim", feature = "live"))]
+pub mod demo;
+pub mod error;
 pub mod eval;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "cli")]
+pub mod live_cli;
 pub mod synth;
 pub mod text;
 
@@ -23,15 +28,25 @@ pub use aiops_collectors as collectors;
 pub use aiops_core as core;
 pub use aiops_rca as rca;
 pub use aiops_remediate as remediate;
+pub use error::Error;
+
+use std::sync::{Arc, OnceLock};
 
 use aiops_collectors::BundleCollector;
 use aiops_core::{AnalysisInput, Engine, EngineBuilder, IncidentBundle, Report};
+
+/// The built-in rules catalogue, parsed and compiled once per process and shared (parsing it
+/// cost more than analysing a small bundle).
+pub fn builtin_rules() -> Arc<aiops_rca::RulesEngine> {
+    static RULES: OnceLock<Arc<aiops_rca::RulesEngine>> = OnceLock::new();
+    RULES.get_or_init(|| Arc::new(aiops_rca::RulesEngine::builtin())).clone()
+}
 
 /// The embedded default pipeline without collectors: built-in rules, runbook, planner and the
 /// shipped Rego policy gate.
 pub fn default_engine() -> EngineBuilder {
     Engine::builder()
-        .rules(aiops_rca::RulesEngine::builtin())
+        .rules(builtin_rules())
         .runbook(aiops_rca::DefaultRunbook::default())
         .planner(aiops_remediate::DefaultPlanner)
         .policy_gate(aiops_remediate::RegoPolicyGate::shipped())

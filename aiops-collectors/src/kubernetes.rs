@@ -334,6 +334,21 @@ impl KubernetesCollector {
         aiops_core::object::parse_str(&text, path).map_err(CollectorError::Invalid)
     }
 
+    /// The API server's clock: the `Date` header of a `GET /version` (`None` when it sends
+    /// none). A live analysis measures recency from it, so a skewed local clock (or a
+    /// simulated cluster serving a past incident) gives the same windows the server sees.
+    pub async fn server_time(&self) -> Result<Option<jiff::Timestamp>, CollectorError> {
+        let req = http::Request::get("/version")
+            .body(kube::client::Body::empty())
+            .map_err(|e| CollectorError::kube(e.to_string()))?;
+        let resp = self.client.send(req).await.map_err(|e| CollectorError::kube(format!("GET /version: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(CollectorError::kube(format!("GET /version: HTTP {}", resp.status())));
+        }
+        let date = resp.headers().get(http::header::DATE).and_then(|v| v.to_str().ok());
+        Ok(date.and_then(|d| jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(d).ok()))
+    }
+
     /// Current and previous logs of the failing containers, bounded.
     pub async fn failing_logs(&self, pods: &[Pod]) -> Vec<LogRecord> {
         let wanted: Vec<(String, String, String, bool)> = pods

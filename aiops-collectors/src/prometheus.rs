@@ -97,7 +97,8 @@ fn substitutions(request: &CollectRequest) -> (String, String, String) {
         (None, list) => list.iter().map(|n| regex_quote(n)).collect::<Vec<_>>().join("|"),
     };
     let service = label(&["service", "app", "deployment", "app_kubernetes_io_name"]);
-    let pod_prefix = service.clone().or_else(|| label(&["pod"])).map(|s| regex_quote(&s)).unwrap_or(".*".into());
+    // The alerted pod first: kube-prometheus alerts carry `service` = the exporter that was scraped.
+    let pod_prefix = label(&["pod"]).or_else(|| service.clone()).map(|s| regex_quote(&s)).unwrap_or(".*".into());
     let deployment = service.map(|s| regex_quote(&s)).unwrap_or(".*".into());
     (ns_regex, pod_prefix, deployment)
 }

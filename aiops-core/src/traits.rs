@@ -70,6 +70,13 @@ pub trait RuleEngine: Send + Sync {
     fn diagnose(&self, ctx: &AnalysisContext<'_>) -> Result<Diagnosis, BoxError>;
 }
 
+/// A shared rule engine is a rule engine, so one parsed catalogue can serve many engines.
+impl<T: RuleEngine + ?Sized> RuleEngine for std::sync::Arc<T> {
+    fn diagnose(&self, ctx: &AnalysisContext<'_>) -> Result<Diagnosis, BoxError> {
+        (**self).diagnose(ctx)
+    }
+}
+
 /// Explains and re-ranks a diagnosis; its output is validated by the engine before use.
 #[async_trait]
 pub trait LlmEnricher: Send + Sync {

@@ -26,6 +26,13 @@ pub const POD_FAILURES: &[EvidenceKind] = &[
     EvidenceKind::PodUnschedulable,
 ];
 
+/// Rules whose root explains the workloads it cites (callers, readers of a changed object).
+const CHAIN_RULES: &[&str] = &[
+    crate::rules::code::DEPENDENCY_RULE,
+    crate::rules::code::CONFIG_CHANGE_RULE,
+    crate::rules::code::NETWORK_POLICY_RULE,
+];
+
 /// Marks symptoms and lowers their score.
 pub fn collapse(ctx: &AnalysisContext<'_>, signals: &Signals, hs: &mut [Hypothesis]) {
     let mut roots: BTreeMap<usize, ResourceRef> = BTreeMap::new();
@@ -84,7 +91,7 @@ fn node_roots(
 fn dependency_roots(signals: &Signals, hs: &[Hypothesis], roots: &mut BTreeMap<usize, ResourceRef>) {
     let subject_of: BTreeMap<&str, &ResourceRef> =
         signals.items.iter().map(|s| (s.evidence.id.as_str(), &s.subject)).collect();
-    for dep in hs.iter().filter(|h| h.rule == crate::rules::code::DEPENDENCY_RULE) {
+    for dep in hs.iter().filter(|h| CHAIN_RULES.contains(&h.rule.as_str())) {
         let Some(target) = &dep.resource else { continue };
         let callers: BTreeSet<&ResourceRef> = dep
             .evidence
@@ -110,6 +117,8 @@ fn service_roots(
 ) {
     let subject_of: BTreeMap<&ResourceRef, &ResourceRef> =
         signals.items.iter().map(|s| (&s.evidence.resource, &s.subject)).collect();
+    let evidence_subject: BTreeMap<&str, &ResourceRef> =
+        signals.items.iter().map(|s| (s.evidence.id.as_str(), &s.subject)).collect();
     for (i, h) in hs.iter().enumerate() {
         let Some(svc) = h.resource.as_ref().filter(|r| r.kind == "Service" && h.cause == Cause::ServiceNoEndpoints)
         else {
@@ -130,7 +139,14 @@ fn service_roots(
             .collect();
         let root =
             hs.iter().find(|o| is_root(o) && o.resource.as_ref().is_some_and(|r| owners.contains(r) && r != svc));
-        if let Some(root) = root.and_then(|r| r.resource.clone()) {
+        // Otherwise the pods' owners may be callers of a failed dependency (or of a config change).
+        let chain = || {
+            hs.iter().filter(|o| CHAIN_RULES.contains(&o.rule.as_str())).find(|o| {
+                o.resource.as_ref() != Some(svc)
+                    && o.evidence.iter().any(|id| evidence_subject.get(id.as_str()).is_some_and(|s| owners.contains(s)))
+            })
+        };
+        if let Some(root) = root.or_else(chain).and_then(|r| r.resource.clone()) {
             roots.entry(i).or_insert(root);
         }
     }

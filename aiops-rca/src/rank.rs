@@ -98,6 +98,9 @@ pub fn rank(
     let scope = incident_subjects(ctx, signals);
     let subjects: HashMap<&str, &ResourceRef> =
         signals.items.iter().map(|s| (s.evidence.id.as_str(), &s.subject)).collect();
+    let observed: HashMap<&str, jiff::Timestamp> =
+        signals.items.iter().filter_map(|s| Some((s.evidence.id.as_str(), s.evidence.observed_at?))).collect();
+    let onset = ctx.incident.started_at.min(ctx.now);
     let mut best: HashMap<(ResourceRef, Cause), Hypothesis> = HashMap::new();
     for f in findings {
         let conf = confidence(f.base_confidence, &f.strengths);
@@ -108,6 +111,9 @@ pub fn rank(
         if scope.as_ref().is_some_and(|set| !set.contains(&f.resource) && !cites_scope(set)) {
             s = round_to(s * UNRELATED_SCOPE_WEIGHT, 4);
         }
+        let cited_times: Vec<jiff::Timestamp> =
+            f.evidence.iter().filter_map(|id| observed.get(id.as_str()).copied()).collect();
+        s = round_to(s * contradiction_weight(f.contradicting.len()) * recency_weight(&cited_times, onset), 4);
         let h = Hypothesis {
             rank: 0,
             cause: f.cause,
@@ -134,6 +140,14 @@ pub fn rank(
     }
     let mut hs: Vec<Hypothesis> = best.into_values().collect();
     crate::causal::collapse(ctx, signals, &mut hs);
+    // Scope: a root that explains more symptoms ranks higher.
+    let explained: Vec<usize> = hs
+        .iter()
+        .map(|h| hs.iter().filter(|o| o.symptom_of.is_some() && o.symptom_of == h.resource && o.rule != h.rule).count())
+        .collect();
+    for (h, n) in hs.iter_mut().zip(explained) {
+        h.score = round_to(h.score * scope_weight(n), 4);
+    }
     hs.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -151,6 +165,28 @@ pub fn rank(
         h.rank = i + 1;
     }
     (hs, extra)
+}
+
+/// Each contradicting evidence item lowers the score by 15 % (at most three count).
+pub fn contradiction_weight(contradicting: usize) -> f64 {
+    0.85f64.powi(contradicting.min(3) as i32)
+}
+
+/// Evidence long before the onset explains it less: ×1 when the newest cited observation is
+/// at most 6 h before the onset (or untimed), ×0.9 up to a day, ×0.75 beyond.
+pub fn recency_weight(cited: &[jiff::Timestamp], onset: jiff::Timestamp) -> f64 {
+    let Some(newest) = cited.iter().max() else { return 1.0 };
+    let hours = onset.duration_since(*newest).as_secs() / 3600;
+    match hours {
+        h if h <= 6 => 1.0,
+        h if h <= 24 => 0.9,
+        _ => 0.75,
+    }
+}
+
+/// A root that explains `n` symptoms: ×(1 + 0.05·min(n, 4)).
+pub fn scope_weight(n: usize) -> f64 {
+    1.0 + 0.05 * n.min(4) as f64
 }
 
 fn explain(f: &Finding, summaries: &HashMap<&str, &str>, strengths: &HashMap<&str, f64>) -> String {
@@ -228,6 +264,21 @@ mod tests {
     use super::*;
 
     /// Golden values verified against the original implementation (§6.3, §6.5).
+    #[test]
+    fn contradictions_recency_and_scope_weigh_the_score() {
+        assert_eq!(contradiction_weight(0), 1.0);
+        assert!(contradiction_weight(2) < contradiction_weight(1));
+        assert_eq!(contradiction_weight(5), contradiction_weight(3));
+        let onset: jiff::Timestamp = "2026-04-02T14:00:00Z".parse().unwrap();
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        assert_eq!(recency_weight(&[], onset), 1.0);
+        assert_eq!(recency_weight(&[at("2026-04-02T13:40:00Z")], onset), 1.0);
+        assert_eq!(recency_weight(&[at("2026-04-01T20:00:00Z")], onset), 0.9);
+        assert_eq!(recency_weight(&[at("2026-03-28T20:00:00Z"), at("2026-04-02T13:59:00Z")], onset), 1.0);
+        assert_eq!(recency_weight(&[at("2026-03-28T20:00:00Z")], onset), 0.75);
+        assert!(scope_weight(3) > scope_weight(1) && scope_weight(9) == scope_weight(4));
+    }
+
     #[test]
     fn original_golden_values() {
         let cases: [(f64, &[f64], Category, f64, f64); 10] = [

@@ -167,12 +167,16 @@ pub fn extract(actx: &AnalysisContext<'_>) -> Signals {
         event_signals(&ctx, e, &mut out);
     }
     crate::rules::changes::rollout_signals(&ctx, &mut out);
+    crate::rules::changes::config_signals(&ctx, &mut out);
     crate::logs::log_signals(&ctx, &mut out);
     crate::metrics::metric_signals(&ctx, &mut out);
     custom::custom_signals(&ctx, &mut out);
     objects::object_signals(&ctx, &mut out);
     out
 }
+
+/// A last termination this long before now, on a container that has been ready since, is history.
+pub const RECOVERED_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 
 /// Container waiting reasons that are normal while a pod starts.
 pub const TRANSIENT_WAITING: &[&str] = &["ContainerCreating", "PodInitializing"];
@@ -248,8 +252,17 @@ fn container_signals(ctx: &Ctx<'_>, r: &ResourceRef, cs: &ContainerStatus, out: 
         (EvidenceKind::ContainerTerminated, cs.state.as_ref().and_then(|s| s.terminated.as_ref())),
         (EvidenceKind::ContainerLastTerminated, cs.last_state.as_ref().and_then(|s| s.terminated.as_ref())),
     ];
+    let running_ready = cs.ready && cs.state.as_ref().is_some_and(|s| s.running.is_some());
     for (kind, t) in terminated {
         let Some(t) = t else { continue };
+        let finished = t.finished_at.as_ref().map(|f| f.0);
+        // A container that has run ready ever since an old termination has recovered from it.
+        if kind == EvidenceKind::ContainerLastTerminated
+            && running_ready
+            && finished.is_some_and(|f| f < ctx.a.now - RECOVERED_AFTER)
+        {
+            continue;
+        }
         let reason = t.reason.clone().unwrap_or_else(|| "Unknown".into());
         if t.exit_code == 0 && reason != "OOMKilled" {
             continue;
@@ -297,6 +310,9 @@ fn node_signals(ctx: &Ctx<'_>, n: &Node, out: &mut Signals) {
     }
 }
 
+/// Events last seen longer than this before the capture are ignored.
+pub const EVENT_HORIZON: jiff::SignedDuration = jiff::SignedDuration::from_hours(6);
+
 /// Event reasons that signal trouble even when the event type is `Normal`.
 const NOTABLE_NORMAL: &[&str] = &["ScalingReplicaSet", "Killing", "NodeNotReady", "Preempted"];
 
@@ -304,6 +320,11 @@ fn event_signals(ctx: &Ctx<'_>, e: &Event, out: &mut Signals) {
     let reason = e.reason.clone().unwrap_or_default();
     let warning = e.type_.as_deref() == Some("Warning");
     if !warning && !NOTABLE_NORMAL.contains(&reason.as_str()) {
+        return;
+    }
+    // Kubernetes keeps events for an hour by default and refreshes `lastTimestamp` on every
+    // repeat: one last seen long before the capture is history, not the incident.
+    if event_time(e).is_some_and(|t| t < ctx.a.now - EVENT_HORIZON) {
         return;
     }
     let o = &e.involved_object;

@@ -198,6 +198,8 @@ fn cron_job(ctx: &Ctx<'_>, c: &CronJob, out: &mut Signals) {
     if c.spec.suspend == Some(true) {
         return;
     }
+    let job_spec = c.spec.job_template.spec.as_ref();
+    template_refs(ctx, &r, ns(&c.metadata), job_spec.and_then(|j| j.template.spec.as_ref()), out);
     if let Err(why) = crate::cron::validate(&c.spec.schedule) {
         let msg = format!("schedule {:?} is invalid: {why}", c.spec.schedule);
         emit(ctx, out, EvidenceKind::JobStatus, &r, "InvalidSchedule", msg, 0.9);
@@ -252,7 +254,7 @@ fn service(ctx: &Ctx<'_>, s: &Service, out: &mut Signals) {
     let sel: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let (ready, not_ready) = endpoints_of(ctx, namespace, name)
         .unwrap_or((usize::from(selected > 0 && pods_ready(ctx, namespace, name)), 0));
-    if ready > 0 {
+    if ready > 0 || (selected == 0 && not_ready == 0 && scaled_to_zero(ctx, namespace, selector)) {
         return;
     }
     let (reason, msg, strength) = match (selected, not_ready) {
@@ -275,6 +277,27 @@ fn service(ctx: &Ctx<'_>, s: &Service, out: &mut Signals) {
     );
     ev.observed_at = None;
     out.push_evidence(ctx, ev, &r);
+}
+
+/// A workload whose pod template the selector matches is deliberately scaled to zero replicas
+/// (a Service without endpoints is then expected, not a fault).
+fn scaled_to_zero(ctx: &Ctx<'_>, namespace: &str, selector: &std::collections::BTreeMap<String, String>) -> bool {
+    let inv = ctx.a.inventory;
+    let matches = |labels: Option<&std::collections::BTreeMap<String, String>>| {
+        labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)))
+    };
+    let tpl =
+        |t: &k8s_openapi::api::core::v1::PodTemplateSpec| matches(t.metadata.as_ref().and_then(|m| m.labels.as_ref()));
+    let deployments = inv.deployments.iter().filter(|d| ns(&d.metadata) == namespace).filter_map(|d| {
+        let spec = &d.spec;
+        tpl(&spec.template).then_some(spec.replicas == Some(0))
+    });
+    let sets = inv.stateful_sets.iter().filter(|d| ns(&d.metadata) == namespace).filter_map(|d| {
+        let spec = &d.spec;
+        tpl(&spec.template).then_some(spec.replicas == Some(0))
+    });
+    let all: Vec<bool> = deployments.chain(sets).collect();
+    !all.is_empty() && all.iter().all(|z| *z)
 }
 
 fn selected_pods<'a>(ctx: &Ctx<'a>, namespace: &str, service: &str) -> Vec<&'a k8s_openapi::api::core::v1::Pod> {

@@ -19,6 +19,7 @@ import s_workload  # noqa: E402,F401
 import s_network  # noqa: E402,F401
 import s_infra  # noqa: E402,F401
 import s_none  # noqa: E402,F401
+import s_rules  # noqa: E402,F401
 import validate  # noqa: E402
 
 CAUSES = ["bad_deploy", "oom_killed", "memory_pressure", "cpu_throttling", "image_pull", "missing_config_ref",

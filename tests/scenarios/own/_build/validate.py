@@ -12,7 +12,7 @@ CAUSES = {"bad_deploy", "oom_killed", "memory_pressure", "cpu_throttling", "imag
           "scheduling_insufficient_resources", "scheduling_constraints", "node_failure", "volume_failure",
           "quota_exceeded", "hpa_at_max", "rbac_forbidden", "service_no_endpoints", "job_failure", "unknown"}
 CLUSTER = {"Node", "Namespace", "StorageClass", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
-           "PriorityClass", "VolumeAttachment", "ClusterIssuer", "IngressClass"}
+           "PriorityClass", "VolumeAttachment", "ClusterIssuer", "IngressClass", "GatewayClass", "ClusterCatalog"}
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 TS_IN_TEXT = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d")
