@@ -49,8 +49,7 @@ impl Cli {
     /// `serve`), format from `--log-format`.
     pub fn init_logging(&self) {
         let default = if self.is_serve() { "info" } else { "warn" };
-        let filter =
-            tracing_subscriber::EnvFilter::try_from_env("AIOPS_LOG").unwrap_or_else(|_| default.into());
+        let filter = tracing_subscriber::EnvFilter::try_from_env("AIOPS_LOG").unwrap_or_else(|_| default.into());
         let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
         match self.log_format {
             LogFormat::Text => fmt.init(),

@@ -225,7 +225,8 @@ async fn lifecycle(base: &str, dir: &Path, value: &AtomicU8, source: &str, repea
     assert_eq!(list.len(), 1, "a repeat is deduplicated, not a new incident: {list:#?}");
     assert!(metric(base, "aiops_alerts_deduplicated_total").await >= (repeats - 1) as f64);
     value.store(0, Ordering::SeqCst);
-    let list = wait_for(base, "the resolution", dir, 90, |l| l.first().is_some_and(|i| i["status"] == "resolved")).await;
+    let list =
+        wait_for(base, "the resolution", dir, 90, |l| l.first().is_some_and(|i| i["status"] == "resolved")).await;
     assert_eq!(list.len(), 1);
     assert!(list[0]["resolved_at"].is_string());
     assert!(metric(base, "aiops_incidents_resolved_total").await >= 1.0);

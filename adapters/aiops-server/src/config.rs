@@ -76,9 +76,9 @@ impl StoreSpec {
     pub async fn open(&self) -> Result<Arc<dyn IncidentStore>> {
         match self {
             StoreSpec::Memory => Ok(Arc::new(MemoryStore::new())),
-            StoreSpec::Sqlite(_) | StoreSpec::Postgres(_) => Err(ServerError::Config(format!(
-                "the {self} store is not built into this binary (use --store memory)"
-            ))),
+            StoreSpec::Sqlite(_) | StoreSpec::Postgres(_) => {
+                Err(ServerError::Config(format!("the {self} store is not built into this binary (use --store memory)")))
+            }
         }
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use aiops_core::graph::GraphSnapshot;
 use aiops_core::Report;
+use aiops_core::graph::GraphSnapshot;
 use aiops_server::store::{
     AuditEntry, DedupPolicy, IncidentStore, Incoming, ListFilter, MemoryStore, Outcome, StatusChange, StoreResult,
     StoredIncident, WorkflowState,
@@ -70,7 +70,8 @@ async fn bad_input_on_every_endpoint_is_a_clear_4xx_and_changes_nothing() {
         if wrap { format!("{{\"alerts\":[{alerts}]}}") } else { format!("[{alerts}]") }.into_bytes()
     };
     let huge = vec![b' '; 100 * 1024 * 1024];
-    let endpoints = [("/api/v1/webhooks/alertmanager", true), ("/api/v1/webhooks/grafana", true), ("/api/v2/alerts", false)];
+    let endpoints =
+        [("/api/v1/webhooks/alertmanager", true), ("/api/v1/webhooks/grafana", true), ("/api/v2/alerts", false)];
     for (path, wrapped) in endpoints {
         let shape = if wrapped { br#"{"alerts":{"a":1}}"#.to_vec() } else { br#"{"alerts":[]}"#.to_vec() };
         let types = if wrapped {
@@ -78,7 +79,11 @@ async fn bad_input_on_every_endpoint_is_a_clear_4xx_and_changes_nothing() {
         } else {
             br#"[{"labels":{"alertname":["x"]}}]"#.to_vec()
         };
-        let utf8 = if wrapped { b"{\"alerts\":[{\"labels\":{\"a\":\"\xfe\"}}]}".to_vec() } else { b"[{\"labels\":{\"a\":\"\xfe\"}}]".to_vec() };
+        let utf8 = if wrapped {
+            b"{\"alerts\":[{\"labels\":{\"a\":\"\xfe\"}}]}".to_vec()
+        } else {
+            b"[{\"labels\":{\"a\":\"\xfe\"}}]".to_vec()
+        };
         let mut cases: Vec<(Vec<u8>, u16, &str)> = vec![
             (if wrapped { b"{\"alerts\": [{".to_vec() } else { b"[{\"labels\": {".to_vec() }, 400, "invalid_json"),
             (b"\x00\x01binary".to_vec(), 400, "invalid_json"),
@@ -205,7 +210,8 @@ async fn overload_at_ten_times_the_sustainable_rate_loses_nothing() {
         n += per_request;
         sent.fetch_add(per_request, Ordering::SeqCst);
         let body = json!({"version":"4","alerts":alerts});
-        let (c, url, acc, refu) = (c.clone(), format!("{base}/api/v1/webhooks/alertmanager"), accepted.clone(), refused.clone());
+        let (c, url, acc, refu) =
+            (c.clone(), format!("{base}/api/v1/webhooks/alertmanager"), accepted.clone(), refused.clone());
         tasks.push(tokio::spawn(async move {
             let r = c.post(url).json(&body).send().await.expect("every request is answered");
             match r.status().as_u16() {
@@ -230,7 +236,9 @@ async fn overload_at_ten_times_the_sustainable_rate_loses_nothing() {
         (sent.load(Ordering::SeqCst), accepted.load(Ordering::SeqCst), refused.load(Ordering::SeqCst));
     let stored = all(&*store).await.len();
     let offered = sent as f64 / secs as f64;
-    eprintln!("overload: sent {sent} ({offered:.0} alerts/s vs 500 sustainable), stored {stored}, refused {refused} in {secs} s");
+    eprintln!(
+        "overload: sent {sent} ({offered:.0} alerts/s vs 500 sustainable), stored {stored}, refused {refused} in {secs} s"
+    );
     assert_eq!(stored, accepted, "every accepted alert is stored");
     assert_eq!(stored, store.stored.load(Ordering::SeqCst));
     assert_eq!(stored + refused, sent, "stored + refused == sent");
