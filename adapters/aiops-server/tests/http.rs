@@ -247,3 +247,24 @@ async fn overload_at_ten_times_the_sustainable_rate_loses_nothing() {
     let line = format!("aiops_alerts_refused_total{{source=\"alertmanager\",reason=\"queue_full\"}} {refused}");
     assert!(m.contains(&line), "the refusals are counted: {m}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_lists_exactly_the_routes_that_are_served() {
+    let (base, _server) = start(ServerConfig::default(), Arc::new(MemoryStore::new())).await;
+    let c = reqwest::Client::new();
+    let doc: Value = c.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), aiops_server::api::ROUTES.iter().map(|r| r.1).collect::<std::collections::BTreeSet<_>>().len());
+    for (method, path, _) in aiops_server::api::ROUTES {
+        assert!(paths[*path][*method].is_object(), "{method} {path} in /openapi.json");
+        let url = format!("{base}{}", path.replace("{id}", "no-such-incident"));
+        let r = c.request(method.to_uppercase().parse().unwrap(), url).body("{}").send().await.unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        assert_ne!(status, 405, "{method} {path} is routed with that method");
+        assert_ne!(v["detail"], "no such endpoint", "{method} {path} is routed");
+    }
+    // And an unlisted path is the JSON fallback.
+    let v: Value = c.get(format!("{base}/api/v1/nope")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["detail"], "no such endpoint");
+}
