@@ -232,9 +232,17 @@ fn main() {
                     let idle = rss_kib(am.0.id());
                     let url = format!("{base}/api/v2/alerts");
                     for batch in [1, 10, 100] {
-                        row("Alertmanager 0.25", "/api/v2/alerts", batch, &load(&url, Wire::V2, batch, conc, secs).await);
+                        row(
+                            "Alertmanager 0.25",
+                            "/api/v2/alerts",
+                            batch,
+                            &load(&url, Wire::V2, batch, conc, secs).await,
+                        );
                     }
-                    println!("|   RSS of Alertmanager | idle after start {:.1} MiB | | | | | |", idle.unwrap_or(0) as f64 / 1024.0);
+                    println!(
+                        "|   RSS of Alertmanager | idle after start {:.1} MiB | | | | | |",
+                        idle.unwrap_or(0) as f64 / 1024.0
+                    );
                 }
             }
             None => println!("| Alertmanager | not installed (apt-get install prometheus-alertmanager) | | | | | |"),

@@ -48,9 +48,8 @@ fn metric_names(expr: &str) -> Vec<String> {
     while let Some(pos) = expr[i..].find("aiops_") {
         let start = i + pos;
         let boundary = start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
-        let end = expr[start..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(expr.len(), |e| start + e);
+        let end =
+            expr[start..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(expr.len(), |e| start + e);
         if boundary {
             out.push(expr[start..end].to_string());
         }
@@ -93,7 +92,9 @@ async fn every_panel_queries_an_exported_metric() {
 #[test]
 fn metric_names_are_read_from_promql() {
     assert_eq!(
-        metric_names("histogram_quantile(0.99, sum by (le) (rate(aiops_webhook_latency_seconds_bucket[5m]))) / x_aiops_no"),
+        metric_names(
+            "histogram_quantile(0.99, sum by (le) (rate(aiops_webhook_latency_seconds_bucket[5m]))) / x_aiops_no"
+        ),
         ["aiops_webhook_latency_seconds_bucket"]
     );
     assert_eq!(metric_names("aiops_a + aiops_b"), ["aiops_a", "aiops_b"]);

@@ -254,7 +254,10 @@ async fn openapi_lists_exactly_the_routes_that_are_served() {
     let c = reqwest::Client::new();
     let doc: Value = c.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), aiops_server::api::ROUTES.iter().map(|r| r.1).collect::<std::collections::BTreeSet<_>>().len());
+    assert_eq!(
+        paths.len(),
+        aiops_server::api::ROUTES.iter().map(|r| r.1).collect::<std::collections::BTreeSet<_>>().len()
+    );
     for (method, path, _) in aiops_server::api::ROUTES {
         assert!(paths[*path][*method].is_object(), "{method} {path} in /openapi.json");
         let url = format!("{base}{}", path.replace("{id}", "no-such-incident"));
