@@ -69,7 +69,6 @@ async fn bad_input_on_every_endpoint_is_a_clear_4xx_and_changes_nothing() {
         let alerts = vec![r#"{"labels":{"alertname":"A"}}"#; 10_000].join(",");
         if wrap { format!("{{\"alerts\":[{alerts}]}}") } else { format!("[{alerts}]") }.into_bytes()
     };
-    let huge = vec![b' '; 100 * 1024 * 1024];
     let endpoints =
         [("/api/v1/webhooks/alertmanager", true), ("/api/v1/webhooks/grafana", true), ("/api/v2/alerts", false)];
     for (path, wrapped) in endpoints {
@@ -91,7 +90,6 @@ async fn bad_input_on_every_endpoint_is_a_clear_4xx_and_changes_nothing() {
             (types, 422, "invalid_payload"),
             (utf8, 400, "invalid_utf8"),
             (many(wrapped), 413, "too_many_alerts"),
-            (huge.clone(), 413, "payload_too_large"),
         ];
         if wrapped {
             cases.push((br#"{"version":"99","alerts":[]}"#.to_vec(), 422, "unsupported_version"));
@@ -113,6 +111,13 @@ async fn bad_input_on_every_endpoint_is_a_clear_4xx_and_changes_nothing() {
             assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
         }
     }
+    // A 100 MB body, announced the way curl sends large bodies (`Expect: 100-continue`): the
+    // server answers 413 from the Content-Length without taking the body. (The body really
+    // streamed through the limit is tests/api.rs, in process.)
+    for (path, _) in endpoints {
+        let (status, v) = expect_continue(&base, path, 100 * 1024 * 1024).await;
+        assert_eq!((status, v["code"].as_str()), (413, Some("payload_too_large")), "{path}: {v}");
+    }
     // The API's own bodies.
     for (body, status, code) in [
         (b"{".to_vec(), 400, "invalid_json"),
@@ -125,6 +130,23 @@ async fn bad_input_on_every_endpoint_is_a_clear_4xx_and_changes_nothing() {
     }
     assert_eq!(all(&*store).await, before_store, "the store did not change");
     assert_eq!(state_metrics(&server.state().metrics.encode()), before_metrics, "no counter but rejections moved");
+}
+
+/// Sends a POST head announcing `len` bytes with `Expect: 100-continue` and reads the answer.
+async fn expect_continue(base: &str, path: &str, len: usize) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(base.trim_start_matches("http://")).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Type: application/json\r\n\
+         Content-Length: {len}\r\nExpect: 100-continue\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::String(text.clone())))
 }
 
 /// A store that commits at a fixed cost per alert, so the sustainable rate is known.
