@@ -364,8 +364,7 @@ impl KubeExecutor {
     }
 
     async fn get(&self, path: &str) -> Result<Value> {
-        let req = http::Request::get(path).body(Vec::new()).map_err(|e| RemediateError::Kube(e.to_string()))?;
-        self.client.request::<Value>(req).await.map_err(|e| RemediateError::Kube(format!("GET {path}: {e}")))
+        kube_get(&self.client, path).await
     }
 
     async fn send(&self, w: &Write, dry_run: bool) -> Result<(ApiCall, Value)> {
@@ -399,6 +398,12 @@ impl KubeExecutor {
         };
         Ok((call, after))
     }
+}
+
+/// GET `path` from the API server as JSON.
+pub(crate) async fn kube_get(client: &kube::Client, path: &str) -> Result<Value> {
+    let req = http::Request::get(path).body(Vec::new()).map_err(|e| RemediateError::Kube(e.to_string()))?;
+    client.request::<Value>(req).await.map_err(|e| RemediateError::Kube(format!("GET {path}: {e}")))
 }
 
 fn invalid(a: &RemediationAction, message: impl Into<String>) -> RemediateError {

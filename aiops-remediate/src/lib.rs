@@ -37,6 +37,9 @@ pub mod verify;
 pub use error::{RemediateError, Result};
 #[cfg(feature = "kube")]
 pub use executor::{Execution, KubeExecutor, RunMode};
+/// The Kubernetes client crate the executor uses (build its `Client` with this version).
+#[cfg(feature = "kube")]
+pub use kube;
 pub use ledger::{CircuitBreaker, Ledger, LedgerEntry};
 pub use plan::{
     CRITICAL_NAMESPACES, DefaultPlanner, EXECUTABLE, Impact, Planned, blast_radius, environment_multiplier,

@@ -346,8 +346,7 @@ impl KubePods {
     }
 
     async fn get(&self, path: &str) -> Result<Value> {
-        let req = http::Request::get(path).body(Vec::new()).map_err(|e| crate::RemediateError::Kube(e.to_string()))?;
-        self.client.request::<Value>(req).await.map_err(|e| crate::RemediateError::Kube(format!("GET {path}: {e}")))
+        crate::executor::kube_get(&self.client, path).await
     }
 }
 
