@@ -2,7 +2,8 @@
 //! ([`Verifier::capture`]); after a configurable wait (default 2 minutes, on an injectable
 //! [`Waiter`] so tests use a [`ManualClock`]) the same values are read again and compared.
 //!
-//! Checks (a check without data is reported as skipped, never as passed):
+//! Checks (a check without data is reported as skipped, never as passed; a cordon or uncordon
+//! is checked on the node's `spec.unschedulable` instead of pods):
 //! - `pods_ready`: the target's pods are all Running and Ready, and there is at least one
 //!   (the original counted 0 pods as healthy);
 //! - `restarts_not_increasing`: no pod's restart count grew since the capture (a new pod
@@ -84,6 +85,11 @@ impl Waiter for ManualClock {
 pub trait PodSource: Send + Sync {
     /// The pods of `target` now (a workload's pods; a pod's siblings under the same controller).
     async fn pods_of(&self, target: &ResourceRef) -> Result<Vec<Value>>;
+
+    /// Whether the node is cordoned (`spec.unschedulable`), `None` when unknown.
+    async fn node_unschedulable(&self, _node: &str) -> Result<Option<bool>> {
+        Ok(None)
+    }
 }
 
 /// Answers an instant PromQL query with one number (`None`: no data).
@@ -223,7 +229,7 @@ impl Verifier {
 
     async fn read_metrics(&self, target: &ResourceRef) -> BTreeMap<String, Option<f64>> {
         let mut out = BTreeMap::new();
-        let Some(m) = &self.metrics else { return out };
+        let Some(m) = self.metrics.as_ref().filter(|_| target.kind != "Node") else { return out };
         let ns = target.namespace.as_deref().unwrap_or_default();
         for (name, q) in queries(ns, pod_prefix(target).as_deref()) {
             // A failed query is no data for that check, never a pass.
@@ -261,12 +267,14 @@ impl Verifier {
         self.waiter.wait(self.wait).await;
         let mut checks = Vec::new();
         if matches!(action.action, ActionType::CordonNode | ActionType::UncordonNode) {
+            let want = action.action == ActionType::CordonNode;
+            let now = self.pods.node_unschedulable(&action.target.name).await?;
             checks.push(Check {
                 name: "node_state".into(),
-                passed: Some(true),
+                passed: now.map(|u| u == want),
                 before: None,
-                after: None,
-                detail: "the executor confirmed spec.unschedulable".into(),
+                after: now.map(|u| f64::from(u8::from(u))),
+                detail: format!("spec.unschedulable is {now:?}, wanted {want}"),
             });
         } else {
             let pods = self.pods.pods_of(&action.target).await?;
@@ -372,6 +380,9 @@ impl PodSource for KubePods {
             }
             _ => None,
         };
+        if target.kind == "Node" {
+            return Ok(Vec::new());
+        }
         let prefix = pod_prefix(target).unwrap_or_default();
         Ok(items
             .into_iter()
@@ -380,6 +391,11 @@ impl PodSource for KubePods {
                 None => pod_name(p).starts_with(&prefix),
             })
             .collect())
+    }
+
+    async fn node_unschedulable(&self, node: &str) -> Result<Option<bool>> {
+        let n = self.get(&format!("/api/v1/nodes/{node}")).await?;
+        Ok(Some(n.pointer("/spec/unschedulable") == Some(&Value::Bool(true))))
     }
 }
 

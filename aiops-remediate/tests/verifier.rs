@@ -129,3 +129,20 @@ async fn zero_pods_is_not_a_success() {
     assert!(check(&out, "pods_ready").detail.starts_with("0 pods"));
     assert_eq!(check(&out, "restarts_not_increasing").passed, Some(true));
 }
+
+#[tokio::test]
+async fn a_cordon_verifies_on_the_node_state() {
+    let s = sim("crashloop-bad-deploy").await;
+    let prom = api_server(&[]).await;
+    metrics(&prom, None, None, None);
+    let clock = ManualClock::new("2026-03-04T12:00:00Z".parse().unwrap());
+    let v = verifier(&s, &prom, &clock);
+    let cordon = action(ActionType::CordonNode, "Node/ip-10-0-1-23.eu-west-1.compute.internal", &[]);
+    let baseline = v.capture(&cordon).await.unwrap();
+    let before = v.verify(&cordon, &baseline).await.unwrap();
+    assert!(!before.success, "not cordoned yet: {before:?}");
+    KubeExecutor::new(client(&s)).live(true).run(&cordon, LIVE).await.unwrap();
+    let after = v.verify(&cordon, &baseline).await.unwrap();
+    assert!(after.success, "{after:?}");
+    assert_eq!(check(&after, "node_state").passed, Some(true));
+}
