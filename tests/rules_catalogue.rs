@@ -37,7 +37,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     (
         "failed_mount_missing_ref",
         "own/missing_config_ref-configmap-volume.json",
-        "own/volume_failure-multi-attach.json",
+        "own/none-old-failed-mount-event.json",
     ),
     (
         "unschedulable_insufficient_resources",
