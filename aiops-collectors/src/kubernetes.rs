@@ -362,9 +362,25 @@ impl KubernetesCollector {
 
     /// Current and previous logs of the failing containers, bounded.
     pub async fn failing_logs(&self, pods: &[Pod]) -> Vec<LogRecord> {
+        self.failing_logs_scoped(pods, false).await
+    }
+
+    /// [`KubernetesCollector::failing_logs`]; with `one_per_owner` (a cluster scan) only the
+    /// first failing pod of each controller (its pods share one template, so their logs say
+    /// the same) is read, which keeps a scan's requests flat in the size of the cluster.
+    pub async fn failing_logs_scoped(&self, pods: &[Pod], one_per_owner: bool) -> Vec<LogRecord> {
+        let mut owners_seen = std::collections::HashSet::new();
         let wanted: Vec<(String, String, String, bool)> = pods
             .iter()
-            .flat_map(failing_containers)
+            .map(|p| (p, failing_containers(p)))
+            .filter(|(p, failing)| {
+                let owner = p.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true));
+                match owner {
+                    Some(o) if one_per_owner && !failing.is_empty() => owners_seen.insert(o.uid.clone()),
+                    _ => true,
+                }
+            })
+            .flat_map(|(_, failing)| failing)
             .flat_map(|(ns, pod, c, restarted)| {
                 let current = (ns.clone(), pod.clone(), c.clone(), false);
                 let previous = restarted.then_some((ns, pod, c, true));
@@ -480,7 +496,7 @@ impl Collector for KubernetesCollector {
 
     async fn collect(&self, request: &CollectRequest) -> Result<Observations, BoxError> {
         let inventory = self.inventory(request).await?;
-        let logs = self.failing_logs(&inventory.pods).await;
+        let logs = self.failing_logs_scoped(&inventory.pods, request.alert.is_none()).await;
         Ok(Observations { inventory: Arc::new(inventory), logs, ..Default::default() })
     }
 }
