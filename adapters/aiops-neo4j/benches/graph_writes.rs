@@ -20,7 +20,8 @@ fn main() {
 }
 
 async fn run() {
-    let bundle = aiops::synth::bundle(aiops::synth::Size::BENCH);
+    let bytes = serde_json::to_vec(&aiops::synth::bundle(aiops::synth::Size::BENCH)).unwrap();
+    let bundle = aiops::core::parse_bundle(&bytes).unwrap();
     let engine = aiops::default_engine().collector(BundleCollector::from_bundle(bundle)).build().unwrap();
     let (report, graph) = engine.analyze_with_graph(AnalysisInput::default()).await.unwrap();
     let (id, snapshot) = (report.incident.id, graph.snapshot());
