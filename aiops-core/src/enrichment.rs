@@ -363,7 +363,11 @@ impl Checker<'_> {
         if let Some(re) = NAMED.as_ref() {
             for c in re.captures_iter(text) {
                 let (kind, name) = (&c[1], &c[2]);
-                let looks_like_name = name.contains(['-', '.']) || name.chars().any(|ch| ch.is_ascii_digit());
+                // An object name, not a word or a count: 3+ characters, a letter, and a dash,
+                // dot or digit ("pod checkout-7d9f", not "pods restart" or "pods 3").
+                let looks_like_name = name.len() >= 3
+                    && name.chars().any(|ch| ch.is_ascii_alphabetic())
+                    && (name.contains(['-', '.']) || name.chars().any(|ch| ch.is_ascii_digit()));
                 if looks_like_name && !self.name_exists(kind, name) {
                     out.push(format!("{what} names {kind} {name}, which is not in the graph"));
                 }
@@ -576,7 +580,10 @@ mod tests {
     fn grounded() -> Proposal {
         Proposal {
             explanation: claim("Pod/shop/web-1 fails its readiness probe (ev-000000000002).", &["ev-000000000002"]),
-            next_checks: vec![claim("Check the probe path of pod web-1", &["ev-000000000002"])],
+            next_checks: vec![claim(
+                "Check the probe path of pod web-1; the pods restart, 3 pods on node pressure",
+                &["ev-000000000002"],
+            )],
             rerank: vec![Rerank {
                 rank: 2,
                 confidence: 0.85,

@@ -63,6 +63,11 @@ fn trim_base(url: &str) -> String {
     url.trim_end_matches('/').to_string()
 }
 
+/// The system and user messages of the chat APIs (OpenAI's and Ollama's share the shape).
+fn chat_messages(req: &ChatRequest<'_>) -> Value {
+    json!([{"role": "system", "content": req.system}, {"role": "user", "content": req.user}])
+}
+
 fn usize_at(v: &Value, ptr: &str) -> Option<usize> {
     v.pointer(ptr).and_then(Value::as_u64).map(|n| n as usize)
 }
@@ -127,10 +132,7 @@ impl Provider for OpenAi {
         }
         let body = json!({
             "model": self.model,
-            "messages": [
-                {"role": "system", "content": req.system},
-                {"role": "user", "content": req.user},
-            ],
+            "messages": chat_messages(req),
             "temperature": 0,
             "max_tokens": req.max_output_tokens,
             "response_format": {
@@ -278,10 +280,7 @@ impl Provider for Ollama {
     fn request(&self, req: &ChatRequest<'_>) -> HttpRequest {
         let body = json!({
             "model": self.model,
-            "messages": [
-                {"role": "system", "content": req.system},
-                {"role": "user", "content": req.user},
-            ],
+            "messages": chat_messages(req),
             "stream": false,
             "format": req.schema,
             "options": {"temperature": 0, "num_predict": req.max_output_tokens, "num_ctx": self.num_ctx},
