@@ -34,11 +34,14 @@ pub enum Format {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Diagnose an incident bundle.
+    /// Diagnose an incident bundle, or a live cluster (a cluster scan when no alert is given).
     Analyze {
-        /// The incident bundle (JSON or YAML).
-        #[arg(long)]
-        bundle: PathBuf,
+        /// The incident bundle (JSON or YAML); without it the live sources are read.
+        #[arg(long, conflicts_with_all = ["namespaces", "selector", "kubeconfig", "kube_url", "prometheus", "loki", "alert"])]
+        bundle: Option<PathBuf>,
+        /// Live sources and scope.
+        #[command(flatten)]
+        live: Box<crate::live_cli::LiveArgs>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -48,6 +51,19 @@ pub enum Command {
         /// Also write the evidence graph as Graphviz DOT to this file.
         #[arg(long)]
         dot: Option<PathBuf>,
+    },
+    /// Write an incident bundle (aiops/v1) from live sources: objects, failing containers'
+    /// logs, Prometheus results, Loki logs.
+    Capture {
+        /// Live sources and scope.
+        #[command(flatten)]
+        live: Box<crate::live_cli::LiveArgs>,
+        /// The cluster's name to record in the bundle.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Where to write the bundle (JSON).
+        #[arg(long, short = 'o')]
+        output: PathBuf,
     },
     /// Score every bundle with an `expected` block in a folder.
     Eval {
@@ -132,7 +148,17 @@ pub enum AuditCommand {
 /// Runs the command line; returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Analyze { bundle, format, rules, dot } => analyze(bundle, format, rules, dot).await,
+        Command::Analyze { bundle: Some(bundle), format, rules, dot, .. } => analyze(bundle, format, rules, dot).await,
+        Command::Analyze { bundle: None, live, format, rules, .. } => match rules_engine(rules) {
+            Ok(engine) => match crate::live_cli::analyze(&live, engine).await {
+                Ok(r) => print_report(&r, format),
+                Err(e) => bad_input(e),
+            },
+            Err(code) => code,
+        },
+        Command::Capture { live, cluster, output } => {
+            crate::capture::cli(&live, cluster, &output).await.map_or_else(bad_input, |()| ExitCode::SUCCESS)
+        }
         Command::Eval { dir, json, min_top1, min_top3, max_false_positive_rate } => {
             eval(dir, json, (min_top1, min_top3, max_false_positive_rate)).await
         }
@@ -204,17 +230,10 @@ async fn analyze(path: PathBuf, format: Format, rules: Option<PathBuf>, dot: Opt
         Ok(b) => b,
         Err(e) => return bad_input(e),
     };
-    let mut engine = aiops_rca::RulesEngine::builtin();
-    if let Some(r) = rules {
-        let text = match std::fs::read_to_string(&r) {
-            Ok(t) => t,
-            Err(e) => return bad_input(format!("cannot read {}: {e}", r.display())),
-        };
-        engine = match engine.add_rule_file(&text) {
-            Ok(e) => e,
-            Err(e) => return bad_input(e),
-        };
-    }
+    let engine = match rules_engine(rules) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
     let built = crate::default_engine().rules(engine).collector(BundleCollector::from_bundle(bundle)).build();
     let report = match built {
         Ok(e) => e.analyze_with_graph(AnalysisInput::default()).await,
@@ -227,17 +246,29 @@ async fn analyze(path: PathBuf, format: Format, rules: Option<PathBuf>, dot: Opt
             {
                 return bad_input(format!("cannot write {}: {e}", p.display()));
             }
-            match format {
-                Format::Text => print!("{}", crate::text::render(&r)),
-                Format::Json => match serde_json::to_string_pretty(&r) {
-                    Ok(s) => println!("{s}"),
-                    Err(e) => return bad_input(e),
-                },
-            }
-            ExitCode::SUCCESS
+            print_report(&r, format)
         }
         Err(e) => bad_input(e),
     }
+}
+
+/// The built-in rules plus an optional rule file.
+fn rules_engine(rules: Option<PathBuf>) -> Result<aiops_rca::RulesEngine, ExitCode> {
+    let engine = aiops_rca::RulesEngine::builtin();
+    let Some(r) = rules else { return Ok(engine) };
+    let text = std::fs::read_to_string(&r).map_err(|e| bad_input(format!("cannot read {}: {e}", r.display())))?;
+    engine.add_rule_file(&text).map_err(bad_input)
+}
+
+fn print_report(r: &aiops_core::Report, format: Format) -> ExitCode {
+    match format {
+        Format::Text => print!("{}", crate::text::render(r)),
+        Format::Json => match serde_json::to_string_pretty(r) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return bad_input(e),
+        },
+    }
+    ExitCode::SUCCESS
 }
 
 async fn eval(dir: PathBuf, json: bool, limits: (Option<f64>, Option<f64>, Option<f64>)) -> ExitCode {

@@ -12,6 +12,8 @@
 //! ```
 
 #[cfg(feature = "cli")]
+pub mod capture;
+#[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(all(feature = "sim", feature = "live"))]
 pub mod demo;
@@ -19,6 +21,8 @@ pub mod error;
 pub mod eval;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "cli")]
+pub mod live_cli;
 pub mod synth;
 pub mod text;
 

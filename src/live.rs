@@ -1,9 +1,16 @@
 //! The live pipeline: the Kubernetes, Prometheus and Loki collectors wired into the default
 //! Engine, so a live cluster gives the same report a bundle does.
+//!
+//! Collection policy: the collectors run concurrently (the Engine spawns each), every one
+//! with a timeout of its own ([`LiveOptions`]); one that fails or times out is named in the
+//! report's `errors` with why, the report is `partial`, and the others still rank.
+
+use std::time::Duration;
 
 use aiops_collectors::kubernetes::{ClusterSource, KubernetesCollector};
-use aiops_collectors::{CollectorError, Endpoint, LokiCollector, PrometheusCollector};
+use aiops_collectors::{CollectorError, Endpoint, LokiCollector, PrometheusCollector, WithTimeout};
 use aiops_core::{EngineBuilder, IncidentBundle};
+use jiff::Timestamp;
 
 /// Where the live evidence comes from.
 #[derive(Debug, Clone, Default)]
@@ -27,19 +34,60 @@ impl LiveSources {
     }
 }
 
-/// Adds the live collectors of `sources` to `builder`.
+/// How long each collector may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveOptions {
+    /// The Kubernetes collector (all LISTs and logs).
+    pub kubernetes_timeout: Duration,
+    /// The Prometheus collector (all its queries).
+    pub prometheus_timeout: Duration,
+    /// The Loki collector.
+    pub loki_timeout: Duration,
+}
+
+impl Default for LiveOptions {
+    /// 30 s for Kubernetes, 15 s for Prometheus and Loki.
+    fn default() -> Self {
+        LiveOptions {
+            kubernetes_timeout: Duration::from_secs(30),
+            prometheus_timeout: Duration::from_secs(15),
+            loki_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Adds the live collectors of `sources` to `builder` with the default [`LiveOptions`].
 pub async fn with_live_collectors(
     builder: EngineBuilder,
     sources: &LiveSources,
 ) -> Result<EngineBuilder, CollectorError> {
-    let mut b = builder.collector(KubernetesCollector::connect(sources.cluster.clone()).await?);
+    with_live_collectors_opts(builder, sources, &LiveOptions::default()).await
+}
+
+/// Adds the live collectors of `sources` to `builder`, each with its timeout from `opts`.
+pub async fn with_live_collectors_opts(
+    builder: EngineBuilder,
+    sources: &LiveSources,
+    opts: &LiveOptions,
+) -> Result<EngineBuilder, CollectorError> {
+    let kube = KubernetesCollector::connect(sources.cluster.clone()).await?;
+    let mut b = builder.collector(WithTimeout::new(kube, opts.kubernetes_timeout));
     if let Some(p) = &sources.prometheus {
-        b = b.collector(PrometheusCollector::new(p.clone())?);
+        let mut p = p.clone();
+        p.timeout = p.timeout.min(opts.prometheus_timeout);
+        b = b.collector(WithTimeout::new(PrometheusCollector::new(p)?, opts.prometheus_timeout));
     }
     if let Some(l) = &sources.loki {
-        b = b.collector(LokiCollector::new(l.clone())?);
+        let mut l = l.clone();
+        l.timeout = l.timeout.min(opts.loki_timeout);
+        b = b.collector(WithTimeout::new(LokiCollector::new(l)?, opts.loki_timeout));
     }
     Ok(b)
+}
+
+/// The API server's clock (its `Date` header), the "now" of a live analysis when none is given.
+pub async fn server_now(cluster: &ClusterSource) -> Result<Option<Timestamp>, CollectorError> {
+    KubernetesCollector::connect(cluster.clone()).await?.server_time().await
 }
 
 /// The analysis input a live run of `bundle`'s incident uses: its firing alert, its

@@ -97,3 +97,19 @@ fn ranking_is_deterministic() {
         assert_eq!(a, b, "{name}");
     }
 }
+
+#[test]
+fn controller_revisions_give_statefulset_rollouts_with_their_template_diff() {
+    let r = report("bad_deploy-statefulset-revision.json");
+    let top = &r.hypotheses[0];
+    assert_eq!((top.cause, resource(top).as_str()), (Cause::BadDeploy, "StatefulSet/shop/zookeeper"));
+    let change = r
+        .evidence
+        .iter()
+        .find(|e| e.kind.as_str() == "deploy_change" && top.evidence.contains(&e.id))
+        .expect("the rollout is cited");
+    assert_eq!(change.data["revision"], 4);
+    assert_eq!(change.data["previous_revision"], 3);
+    let diff = change.data["diff"].to_string();
+    assert!(diff.contains("zookeeper:3.8.4 -> docker.io/library/zookeeper:3.9.2") && diff.contains("args"), "{diff}");
+}

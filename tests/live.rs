@@ -36,16 +36,18 @@ fn all_bundles() -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn the_live_path_ranks_the_same_causes_as_the_offline_path() {
+fn the_live_path_ranks_the_same_causes_as_the_offline_path_and_never_requests_secret_data() {
     let rt = runtime();
     let files = all_bundles();
     assert!(files.len() >= 90, "{}", files.len());
     let mut mismatches = Vec::new();
+    let mut secret_lists = 0;
     for f in &files {
         let bundle = aiops::collectors::BundleCollector::read(f).expect("parse");
         let offline = rt.block_on(aiops::analyze_bundle(bundle.clone())).expect("offline");
-        let (live, _sim) = rt.block_on(live_report(&bundle, LiveSources::all_at));
+        let (live, sim) = rt.block_on(live_report(&bundle, LiveSources::all_at));
         assert!(!live.partial, "{}: {:?}", f.display(), live.errors);
+        secret_lists += assert_no_secret_data(&sim, f);
         if causes(&offline) != causes(&live) {
             mismatches.push(format!(
                 "{}:\n  offline {:?}\n  live    {:?}",
@@ -56,4 +58,91 @@ fn the_live_path_ranks_the_same_causes_as_the_offline_path() {
         }
     }
     assert!(mismatches.is_empty(), "{} of {} differ:\n{}", mismatches.len(), files.len(), mismatches.join("\n"));
+    assert!(secret_lists >= files.len(), "Secrets were listed (as metadata) for every bundle: {secret_lists}");
+}
+
+/// A TCP port that accepts connections and never answers (a hung Prometheus or Loki).
+fn hung_endpoint(rt: &tokio::runtime::Runtime) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let task = rt.spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    (url, task)
+}
+
+#[test]
+fn an_unreachable_or_hung_metrics_or_log_source_makes_a_partial_report_that_still_ranks() {
+    use aiops::collectors::Endpoint;
+    use aiops::live::{LiveOptions, with_live_collectors_opts};
+    use std::time::Duration;
+    let rt = runtime();
+    let path = common::root().join("examples/bundles/crashloop-bad-deploy.json");
+    let bundle = aiops::collectors::BundleCollector::read(&path).expect("parse");
+    let offline = rt.block_on(aiops::analyze_bundle(bundle.clone())).expect("offline");
+    let (hung, _task) = hung_endpoint(&rt);
+    // Nothing listens on 18101 (this suite's port range).
+    let dead = "http://127.0.0.1:18101".to_string();
+    let opts = LiveOptions {
+        prometheus_timeout: Duration::from_millis(500),
+        loki_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    for (prom, loki, failed, why) in [
+        (dead.clone(), None, "prometheus", "127.0.0.1:18101"),
+        (hung.clone(), None, "prometheus", "timed out"),
+        (String::new(), Some(dead.clone()), "loki", "127.0.0.1:18101"),
+        (String::new(), Some(hung.clone()), "loki", "timed out"),
+    ] {
+        let sim = rt.block_on(Simulator::from_bundle(&bundle).spawn()).expect("sim");
+        let mut sources = LiveSources::all_at(&sim.url());
+        if !prom.is_empty() {
+            sources.prometheus = Some(Endpoint::new(&prom));
+        }
+        if let Some(l) = &loki {
+            sources.loki = Some(Endpoint::new(l));
+        }
+        let started = std::time::Instant::now();
+        let report = rt
+            .block_on(async {
+                with_live_collectors_opts(aiops::default_engine(), &sources, &opts)
+                    .await?
+                    .build()?
+                    .analyze(input_for(&bundle))
+                    .await
+                    .map_err(aiops::Error::from)
+            })
+            .expect("a report despite the failure");
+        assert!(started.elapsed() < Duration::from_secs(5), "the per-collector timeout held: {:?}", started.elapsed());
+        assert!(report.partial, "{failed}");
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert_eq!(report.errors[0].collector, failed);
+        assert!(report.errors[0].error.contains(why), "{failed}: {}", report.errors[0].error);
+        assert_eq!(causes(&report)[0], causes(&offline)[0], "the Kubernetes evidence still ranks first");
+        let run = report.collectors.iter().find(|r| r.collector == failed).expect("its run");
+        assert!(!run.ok);
+    }
+}
+
+/// Every Secret read the collectors made: LISTs with the metadata-only Accept header, never a
+/// GET by name (which would return `data`). Returns how many there were.
+fn assert_no_secret_data(sim: &aiops_sim::SimHandle, what: &std::path::Path) -> usize {
+    let mut reads = 0;
+    for r in sim.requests() {
+        if !(r.path.ends_with("/secrets") || r.path.contains("/secrets/")) {
+            continue;
+        }
+        reads += 1;
+        assert!(r.path.ends_with("/secrets"), "{}: a Secret was read by name: {r:?}", what.display());
+        assert_eq!(r.method, "GET", "{r:?}");
+        assert!(
+            r.accept.contains("as=PartialObjectMetadataList") && !r.accept.contains("application/json,"),
+            "{}: a Secret LIST without the metadata-only Accept header: {r:?}",
+            what.display()
+        );
+    }
+    reads
 }

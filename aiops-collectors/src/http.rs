@@ -75,6 +75,22 @@ impl Endpoint {
         b.build().map_err(|e| CollectorError::Source(e.to_string()))
     }
 
+    /// A request error naming the URL and the root cause (`connection refused`, `timed out
+    /// after 15s`), not only reqwest's "error sending request".
+    fn request_error(&self, path: &str, e: &reqwest::Error) -> CollectorError {
+        if e.is_timeout() {
+            return CollectorError::Source(format!("{}{path}: timed out after {:?}", self.url, self.timeout));
+        }
+        let mut why = String::new();
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+        while let Some(s) = source {
+            why = s.to_string();
+            source = s.source();
+        }
+        let why = if why.is_empty() { e.to_string() } else { why };
+        CollectorError::Source(format!("{}{path}: {why}", self.url))
+    }
+
     pub(crate) async fn get_json(
         &self,
         client: &reqwest::Client,
@@ -90,9 +106,9 @@ impl Endpoint {
         if let Some(t) = &self.tenant {
             req = req.header("X-Scope-OrgID", t);
         }
-        let resp = req.send().await.map_err(|e| CollectorError::Source(format!("{}{path}: {e}", self.url)))?;
+        let resp = req.send().await.map_err(|e| self.request_error(path, &e))?;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| CollectorError::Source(format!("{}{path}: {e}", self.url)))?;
+        let body = resp.text().await.map_err(|e| self.request_error(path, &e))?;
         if !status.is_success() {
             let short: String = body.chars().take(300).collect();
             return Err(CollectorError::Source(format!("{}{path}: HTTP {status}: {short}", self.url)));

@@ -51,6 +51,36 @@ impl CollectorError {
     }
 }
 
+/// Gives one collector a timeout of its own: past it, the collection fails with
+/// `timed out after ...` (the report is then partial, naming this collector) while the other
+/// collectors go on. The Engine's overall collector timeout still applies on top.
+#[derive(Debug, Clone)]
+pub struct WithTimeout<C> {
+    inner: C,
+    timeout: std::time::Duration,
+}
+
+impl<C: Collector> WithTimeout<C> {
+    /// Wraps `inner` with `timeout`.
+    pub fn new(inner: C, timeout: std::time::Duration) -> Self {
+        WithTimeout { inner, timeout }
+    }
+}
+
+#[async_trait]
+impl<C: Collector> Collector for WithTimeout<C> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn collect(&self, request: &CollectRequest) -> Result<Observations, BoxError> {
+        match tokio::time::timeout(self.timeout, self.inner.collect(request)).await {
+            Ok(r) => r,
+            Err(_) => Err(CollectorError::Source(format!("timed out after {:?}", self.timeout)).into()),
+        }
+    }
+}
+
 enum Source {
     Path(PathBuf),
     Parsed(Box<Observations>),

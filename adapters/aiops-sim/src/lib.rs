@@ -37,6 +37,7 @@
 //! # Clock
 //! The simulated "now" (ages, new objects' timestamps) is the bundle's `capturedAt` plus the
 //! time since the simulator was created (the wall clock when the bundle has no `capturedAt`).
+//! Every response's `Date` header carries it, as a real server's carries its clock.
 
 #![warn(missing_docs)]
 
@@ -147,12 +148,24 @@ async fn record(State(app): State<App>, req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
-    let resp = next.run(req).await;
+    let accept = req.headers().get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let mut resp = next.run(req).await;
+    // The `Date` of every answer is the simulated now (a real API server's is its clock), so a
+    // client can analyse "as of" the served incident.
+    let now = app.read().now();
+    if let Ok(date) = axum::http::HeaderValue::from_str(&http_date(now)) {
+        resp.headers_mut().insert(axum::http::header::DATE, date);
+    }
     if !path.starts_with("/sim/") {
-        app.recorder.record(&method, &path, &query, resp.status().as_u16());
+        app.recorder.record(&method, &path, &query, &accept, resp.status().as_u16());
     }
     tracing::debug!(%method, %path, %query, status = resp.status().as_u16(), "sim request");
     resp
+}
+
+/// A timestamp as an HTTP `Date` (RFC 9110: `Sun, 01 Mar 2026 10:45:00 GMT`).
+pub fn http_date(t: jiff::Timestamp) -> String {
+    jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&t).unwrap_or_default()
 }
 
 async fn stats_json(State(app): State<App>) -> axum::Json<SimStats> {

@@ -19,6 +19,9 @@ pub struct RecordedRequest {
     pub path: String,
     /// Raw query string (`""` when none).
     pub query: String,
+    /// The `Accept` header (`""` when none): shows whether a read asked for metadata only.
+    #[serde(default)]
+    pub accept: String,
     /// The endpoint it counted under (`GET /api/v1/namespaces/{namespace}/pods`).
     pub endpoint: String,
     /// HTTP status answered.
@@ -42,7 +45,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// Records one answered request.
-    pub fn record(&self, method: &str, path: &str, query: &str, status: u16) {
+    pub fn record(&self, method: &str, path: &str, query: &str, accept: &str, status: u16) {
         let endpoint = format!("{method} {}", template(path));
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.0.total += 1;
@@ -54,6 +57,7 @@ impl Recorder {
             method: method.into(),
             path: path.into(),
             query: query.into(),
+            accept: accept.into(),
             endpoint,
             status,
         });

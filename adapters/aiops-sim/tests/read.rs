@@ -197,3 +197,20 @@ async fn requests_are_logged_and_counted_per_endpoint() {
     );
     assert_eq!(s.stats().total, 3);
 }
+
+#[tokio::test]
+async fn every_answer_is_dated_with_the_simulated_clock_and_logged_with_its_accept_header() {
+    let s = sim("crashloop-bad-deploy.json").await;
+    let resp = common::client()
+        .get(format!("{}/api/v1/secrets", s.url()))
+        .header("accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+        .send()
+        .await
+        .unwrap();
+    let date = resp.headers()["date"].to_str().unwrap().to_string();
+    let at = jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(&date).unwrap();
+    let captured: jiff::Timestamp = "2026-03-01T10:45:00Z".parse().unwrap();
+    assert!(at >= captured && at.duration_since(captured).as_secs() < 60, "{date}");
+    let logged = s.requests().into_iter().find(|r| r.path == "/api/v1/secrets").unwrap();
+    assert!(logged.accept.contains("as=PartialObjectMetadataList"), "{logged:?}");
+}

@@ -310,6 +310,9 @@ fn node_signals(ctx: &Ctx<'_>, n: &Node, out: &mut Signals) {
     }
 }
 
+/// Events last seen longer than this before the capture are ignored.
+pub const EVENT_HORIZON: jiff::SignedDuration = jiff::SignedDuration::from_hours(6);
+
 /// Event reasons that signal trouble even when the event type is `Normal`.
 const NOTABLE_NORMAL: &[&str] = &["ScalingReplicaSet", "Killing", "NodeNotReady", "Preempted"];
 
@@ -317,6 +320,11 @@ fn event_signals(ctx: &Ctx<'_>, e: &Event, out: &mut Signals) {
     let reason = e.reason.clone().unwrap_or_default();
     let warning = e.type_.as_deref() == Some("Warning");
     if !warning && !NOTABLE_NORMAL.contains(&reason.as_str()) {
+        return;
+    }
+    // Kubernetes keeps events for an hour by default and refreshes `lastTimestamp` on every
+    // repeat: one last seen long before the capture is history, not the incident.
+    if event_time(e).is_some_and(|t| t < ctx.a.now - EVENT_HORIZON) {
         return;
     }
     let o = &e.involved_object;

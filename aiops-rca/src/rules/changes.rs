@@ -4,8 +4,9 @@
 use aiops_core::graph::{Direction, EdgeKind, NodeKind, node_id};
 use aiops_core::model::{EvidenceKind, ResourceRef};
 use jiff::{SignedDuration, Timestamp};
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::PodSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::json;
 
 use crate::extract::{Ctx, Signals, evidence};
@@ -20,48 +21,94 @@ fn revision(rs: &ReplicaSet) -> i64 {
     rs.metadata.annotations.as_ref().and_then(|a| a.get(REVISION)).and_then(|r| r.parse().ok()).unwrap_or(0)
 }
 
+/// One revision of a workload's pod template: its number, when it was created, its template.
+struct Revision {
+    number: i64,
+    name: Option<String>,
+    at: Option<Timestamp>,
+    spec: Option<PodSpec>,
+}
+
 pub(crate) fn rollout_signals(ctx: &Ctx<'_>, out: &mut Signals) {
     let inv = ctx.a.inventory;
     for d in &inv.deployments {
         let ns = d.metadata.namespace.as_deref().unwrap_or("default");
         let name = d.metadata.name.as_deref().unwrap_or_default();
-        let mut history: Vec<&ReplicaSet> = ctx
+        let mut history: Vec<Revision> = ctx
             .a
             .graph
             .neighbors(&node_id(NodeKind::Deployment, Some(ns), name), EdgeKind::Owns, Direction::Outgoing)
             .into_iter()
             .filter(|n| n.kind == NodeKind::ReplicaSet)
             .filter_map(|n| n.object.and_then(|i| inv.replica_sets.get(i)))
+            .map(|rs| Revision {
+                number: revision(rs),
+                name: rs.metadata.name.clone(),
+                at: rs.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                spec: spec(rs).cloned(),
+            })
             .collect();
-        history.sort_by_key(|rs| std::cmp::Reverse(revision(rs)));
-        if let Some(ev) = rollout(ctx, d, ns, name, &history) {
-            let r = ResourceRef::namespaced("Deployment", ns, name);
-            out.push_evidence(ctx, ev, &r);
-        }
+        history.sort_by_key(|r| std::cmp::Reverse(r.number));
+        push_rollout(ctx, out, "Deployment", &d.metadata, &history);
+    }
+    // StatefulSets and DaemonSets keep their history in ControllerRevisions.
+    let owned = |m: &ObjectMeta| -> Vec<Revision> {
+        let mut v: Vec<Revision> = inv
+            .controller_revisions
+            .iter()
+            .filter(|cr| {
+                cr.metadata.namespace == m.namespace
+                    && cr.metadata.owner_references.iter().flatten().any(|o| Some(&o.uid) == m.uid.as_ref())
+            })
+            .map(|cr| Revision {
+                number: cr.revision.unwrap_or(0),
+                name: cr.metadata.name.clone(),
+                at: cr.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                spec: cr.data.0.pointer("/spec/template/spec").and_then(|v| serde_json::from_value(v.clone()).ok()),
+            })
+            .collect();
+        v.sort_by_key(|r| std::cmp::Reverse(r.number));
+        v
+    };
+    for s in &inv.stateful_sets {
+        push_rollout(ctx, out, "StatefulSet", &s.metadata, &owned(&s.metadata));
+    }
+    for d in &inv.daemon_sets {
+        push_rollout(ctx, out, "DaemonSet", &d.metadata, &owned(&d.metadata));
+    }
+}
+
+fn push_rollout(ctx: &Ctx<'_>, out: &mut Signals, kind: &str, m: &ObjectMeta, history: &[Revision]) {
+    let ns = m.namespace.as_deref().unwrap_or("default");
+    let name = m.name.as_deref().unwrap_or_default();
+    let created = m.creation_timestamp.as_ref().map(|t| t.0);
+    if let Some(ev) = rollout(ctx, kind, ns, name, created, history) {
+        let r = ResourceRef::namespaced(kind, ns, name);
+        out.push_evidence(ctx, ev, &r);
     }
 }
 
 fn rollout(
     ctx: &Ctx<'_>,
-    d: &Deployment,
+    kind: &str,
     ns: &str,
     name: &str,
-    history: &[&ReplicaSet],
+    created: Option<Timestamp>,
+    history: &[Revision],
 ) -> Option<aiops_core::Evidence> {
     let current = history.first()?;
     let previous = history.get(1);
-    let changed_at: Timestamp = current.metadata.creation_timestamp.as_ref()?.0;
+    let changed_at: Timestamp = current.at?;
     let onset = ctx.a.incident.started_at.min(ctx.a.now);
     if changed_at < onset - CHANGE_HORIZON {
         return None;
     }
-    let created = d.metadata.creation_timestamp.as_ref().map(|t| t.0);
     if previous.is_none() && created.is_some_and(|c| c < changed_at - SignedDuration::from_mins(5)) {
         return None;
     }
     let diff = match previous {
-        Some(p) => template_diff(spec(p), spec(current)),
-        None => vec!["new Deployment".to_string()],
+        Some(p) => template_diff(p.spec.as_ref(), current.spec.as_ref()),
+        None => vec![format!("new {kind}")],
     };
     let age = onset.duration_since(changed_at).as_secs() / 60;
     let strength = match age {
@@ -70,23 +117,22 @@ fn rollout(
         _ => 0.5,
     };
     let summary = format!(
-        "Deployment {ns}/{name} rolled out revision {}{} at {changed_at} ({age} min before onset): {}",
-        revision(current),
-        previous.map(|p| format!(" (from {})", revision(p))).unwrap_or_default(),
+        "{kind} {ns}/{name} rolled out revision {}{} at {changed_at} ({age} min before onset): {}",
+        current.number,
+        previous.map(|p| format!(" (from {})", p.number)).unwrap_or_default(),
         diff.join("; ")
     );
     let data = json!({
         "reason": if previous.is_some() { "rollout" } else { "created" },
-        "revision": revision(current),
-        "previous_revision": previous.map(|p| revision(p)),
-        "replica_set": current.metadata.name,
-        "previous_replica_set": previous.and_then(|p| p.metadata.name.clone()),
+        "revision": current.number,
+        "previous_revision": previous.map(|p| p.number),
+        "revision_object": current.name,
+        "previous_revision_object": previous.and_then(|p| p.name.clone()),
         "changed_at": changed_at.to_string(),
         "minutes_before_onset": age,
         "diff": diff,
     });
-    let mut ev =
-        evidence(EvidenceKind::DeployChange, ResourceRef::namespaced("Deployment", ns, name), summary, strength, data);
+    let mut ev = evidence(EvidenceKind::DeployChange, ResourceRef::namespaced(kind, ns, name), summary, strength, data);
     ev.observed_at = Some(changed_at);
     Some(ev)
 }

@@ -204,3 +204,18 @@ def unknown_target_down_healthy_pods():
                           "One or more targets are unreachable.", "50% of the catalog/catalog targets in shop namespace are down.",
                           {"minutes": 7}, 'up{job="catalog"} == 0', source="prometheus"))
     return Meta(b, "A scrape-target alert while the catalog pods and endpoints are all ready.", exp("unknown", "Deployment/shop/catalog"))
+
+
+@scenario
+def none_old_failed_mount_event():
+    b = _healthy("none-old-failed-mount-event")
+    b.add(configmap(b, "rules", "shop", {"rules.yaml": "limits: {}\n"}, created=t(days=2, minutes=-3)))
+    vol = [{"name": "rules", "configMap": {"name": "rules", "defaultMode": 420}}]
+    a = deployment_app(b, "limiter", "shop", [Rev(1, t(days=2), [web("limiter", f"{ECR}/shop/limiter:1.0.0", mounts=[{"name": "rules", "mountPath": "/etc/limiter"}])],
+                                                  [P(ok(since_days=2, restarts=0), created=t(days=2))])], 1,
+                       nodes=EU, volumes=vol, service_ports=[("http", 80, "http")], created=t(days=2))
+    p = a.pods[0]
+    b.add(event(b, p, "FailedMount", 'MountVolume.SetUp failed for volume "rules" : configmap "rules" not found', count=3,
+                first=t(days=2), last=t(days=2, minutes=-2)))
+    return none(b, "Two days ago the pod waited a few minutes for its ConfigMap, which was created right after; it has run since.",
+                "Deployment/shop/limiter")

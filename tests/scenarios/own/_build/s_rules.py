@@ -194,8 +194,8 @@ def missing_config_ref_cronjob_template_secret():
 
 
 @scenario
-def network_issue_external_connection_refused():
-    b = Bundle("network_issue-external-connection-refused")
+def dependency_failure_external_db_connection_refused():
+    b = Bundle("dependency_failure-external-db-connection-refused")
     backdrop(b, ANA, "analytics")
     a = deployment_app(b, "cdc-relay", "analytics", [Rev(2, t(days=12), [web("cdc-relay", f"{GHCR}/cdc-relay:0.8.1")],
                                                           [P(C_unready(t(days=12)), created=t(days=12))])], 1, nodes=ANA,
@@ -204,8 +204,9 @@ def network_issue_external_connection_refused():
                                    for i in range(14)])
     b.add(event(b, a.pods[0], "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", count=80, first=t(minutes=14),
                 last=t(seconds=10), field_path=fp("cdc-relay")))
-    return Meta(b, "Cluster scan: cdc-relay cannot reach an external database address (connection refused, 14 attempts).",
-                exp("network_issue", "Deployment/analytics/cdc-relay", ["dependency_failure"]), cluster="analytics-prod")
+    return Meta(b, "Cluster scan: cdc-relay cannot reach its external source database (connection refused, 14 attempts): the database outside the cluster is down.",
+                exp("dependency_failure", "Deployment/analytics/cdc-relay", ["network_issue"],
+                    note="the dependency is outside the capture, so the caller is the closest object"), cluster="analytics-prod")
 
 
 @scenario
@@ -274,3 +275,95 @@ def oom_killed_scan_with_independent_pending():
     return Meta(b, "Cluster scan with two independent roots: basket is OOMKilled in shop, and a new analytics Deployment selects an instance type the cluster does not have.",
                 exp("oom_killed", "Deployment/shop/basket", ["scheduling_constraints"],
                     note="both roots must be reported; the serving workload's crash ranks first"))
+
+
+def controller_revision(b, owner, number, tpl, created):
+    name = f"{owner['metadata']['name']}-{safe(10, 'cr', canon(tpl), number)}"
+    labels = dict(owner["spec"]["selector"]["matchLabels"], **{"controller-revision-hash": name})
+    return {"apiVersion": "apps/v1", "kind": "ControllerRevision",
+            "metadata": b.meta("ControllerRevision", name, owner["metadata"]["namespace"], labels=labels, owner=owner, created=created),
+            "data": {"spec": {"template": dict(tpl, **{"$patch": "replace"})}}, "revision": number}
+
+
+@scenario
+def bad_deploy_statefulset_revision():
+    b = Bundle("bad_deploy-statefulset-revision")
+    backdrop(b, EU, "shop")
+    b.add(storageclass(b, "gp3", default=True))
+    old_c = [ctr("zookeeper", "docker.io/library/zookeeper:3.8.4", ports=[("client", 2181)], readiness=tcp_probe("client"),
+                 resources=res("250m", "1Gi", "1", "1Gi"))]
+    new_c = [ctr("zookeeper", "docker.io/library/zookeeper:3.9.2", ports=[("client", 2181)], readiness=tcp_probe("client"),
+                 resources=res("250m", "1Gi", "1", "1Gi"), args=["--4lw-commands-whitelist=srvr,ruok"])]
+    zk = statefulset_app(b, "zookeeper", "shop", new_c,
+                         [P(ok(since_days=20), created=t(days=20)), P(ok(since_days=20), created=t(days=20)),
+                          P(crash(5, 2, "Error", finished_s=35, ran_s=4), created=t(minutes=14))],
+                         claim=("data", "10Gi"), nodes=EU, service_name="zookeeper-headless", created=t(days=60))
+    sts = zk.sts
+    old_tpl = template(sts["spec"]["selector"]["matchLabels"], old_c)
+    new_tpl = sts["spec"]["template"]
+    cr_old = controller_revision(b, sts, 3, old_tpl, t(days=20))
+    cr_new = controller_revision(b, sts, 4, new_tpl, t(minutes=15))
+    b.add(cr_old, cr_new)
+    for i, p in enumerate(zk.pods):
+        rev = cr_new if i == 2 else cr_old
+        p["metadata"]["labels"]["controller-revision-hash"] = rev["metadata"]["name"]
+        if i < 2:
+            for c, oc in zip(p["spec"]["containers"], old_c):
+                c["image"] = oc["image"]
+                c.pop("args", None)
+            for cs in p["status"]["containerStatuses"]:
+                cs["image"] = old_c[0]["image"]
+                cs["imageID"] = image_id(old_c[0]["image"])
+    sts["status"].update({"currentRevision": cr_old["metadata"]["name"], "updateRevision": cr_new["metadata"]["name"],
+                          "currentReplicas": 2, "updatedReplicas": 1})
+    hs = service(b, "zookeeper-headless", "shop", {"app.kubernetes.io/name": "zookeeper"}, [("client", 2181, "client")], headless=True)
+    b.add(hs, endpoints_for(b, hs, zk.pods))
+    for c in zk.pvcs:
+        b.add(pv_for(b, c))
+    p = zk.pods[2]
+    b.add(crash_events(b, p, "zookeeper", 14, 5, fresh=True))
+    b.log(p, "zookeeper", ["Unrecognized option: --4lw-commands-whitelist=srvr,ruok", "Usage: zkServer.sh [--config <conf-dir>] {start|start-foreground|stop|restart|status|print-cmd}"],
+          previous=True)
+    set_alert(b, crashloop_alert("shop", "zookeeper-2", "zookeeper", 8))
+    return Meta(b, "A StatefulSet update (revision 4: new image and args) rolled zookeeper-2 first; it crash-loops on an unknown option while revision 3 pods serve.",
+                exp("bad_deploy", "StatefulSet/shop/zookeeper", ["config_error", "crash_app_error"]))
+
+
+@scenario
+def image_pull_daemonset_update():
+    b = Bundle("image_pull-daemonset-update")
+    backdrop(b, EU, "shop")
+    ns, name = "observability", "node-exporter"
+    sel = {"app.kubernetes.io/name": name}
+    old_c = [ctr(name, "quay.io/prometheus/node-exporter:v1.8.1", ports=[("metrics", 9100)], resources=res("50m", "64Mi", "200m", "64Mi"))]
+    new_c = [ctr(name, "quay.io/prometheus/node-exporter:v1.9.0-rc.0", ports=[("metrics", 9100)], resources=res("50m", "64Mi", "200m", "64Mi"))]
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+          "metadata": b.meta("DaemonSet", name, ns, labels=sel, created=t(days=100), generation=7,
+                             annotations={"deprecated.daemonset.template.generation": "7"}),
+          "spec": {"selector": {"matchLabels": sel}, "template": template(sel, new_c, extra={"hostNetwork": True}),
+                   "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+                   "revisionHistoryLimit": 10}}
+    old_tpl = template(sel, old_c, extra={"hostNetwork": True})
+    cr_old = controller_revision(b, ds, 6, old_tpl, t(days=30))
+    cr_new = controller_revision(b, ds, 7, ds["spec"]["template"], t(minutes=21))
+    pods = []
+    for i, n in enumerate(EU):
+        new = i == 0
+        rev = cr_new if new else cr_old
+        c = new_c if new else old_c
+        lbl = dict(sel, **{"controller-revision-hash": rev["metadata"]["name"].rsplit("-", 1)[-1], "pod-template-generation": "7" if new else "6"})
+        img = c[0]["image"]
+        st = C_wait("ImagePullBackOff", f'Back-off pulling image "{img}"') if new else ok(since_days=30)
+        p = pod(b, f"{name}-{suffix5(b.fname, n)}", ns, c, [st], owner=ds, labels=lbl, node=n,
+                created=t(minutes=20) if new else t(days=30), host_network=True,
+                spec_extra={"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                    {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [n]}]}]}}}})
+        pods.append(p)
+    ds["status"] = {"currentNumberScheduled": 3, "numberMisscheduled": 0, "desiredNumberScheduled": 3, "numberReady": 2,
+                    "observedGeneration": 7, "updatedNumberScheduled": 1, "numberAvailable": 2, "numberUnavailable": 1}
+    b.add(ds, cr_old, cr_new, *pods)
+    img = new_c[0]["image"]
+    b.add(pull_fail_events(b, pods[0], name, 20,
+                           f'rpc error: code = NotFound desc = failed to pull and unpack image "{img}": failed to resolve reference "{img}": quay.io/prometheus/node-exporter:v1.9.0-rc.0: not found'))
+    return Meta(b, "Cluster scan: a DaemonSet update to an image tag that does not exist; the first updated pod cannot pull it.",
+                exp("image_pull", f"DaemonSet/{ns}/{name}", ["bad_deploy"]))

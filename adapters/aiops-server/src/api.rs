@@ -1,0 +1,525 @@
+//! The HTTP routes (`original-design.md` §2.1 paths, shapes and status codes, plus the
+//! additions listed in the crate docs). Every error is JSON `{"detail", "code"}`.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use aiops_core::graph::GraphSnapshot;
+use aiops_core::{Alert, Incident, IncidentSource, IncidentStatus, Severity};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::AppState;
+use crate::auth;
+use crate::error::ApiError;
+use crate::ingest::{self, Format};
+use crate::intake::Refusal;
+use crate::metrics::{SeverityLabel, SourceLabel, SourceSeverity};
+use crate::store::{AlertState, Incoming, ListFilter, Outcome, StatusChange, StoredIncident};
+
+type St = State<Arc<AppState>>;
+
+/// The router of every endpoint.
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.config.body_limit;
+    Router::new()
+        .route("/health", get(health))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/api/v1/webhooks/alertmanager", post(alertmanager))
+        .route("/api/v1/webhooks/grafana", post(grafana))
+        .route("/api/v2/alerts", post(prometheus))
+        .route("/api/v1/incidents", post(create_incident).get(list_incidents))
+        .route("/api/v1/incidents/{id}", get(get_incident))
+        .route("/api/v1/incidents/{id}/graph", get(incident_graph))
+        .route("/api/v1/incidents/{id}/evidence", get(incident_evidence))
+        .route("/api/v1/incidents/{id}/hypotheses", get(incident_hypotheses))
+        .route("/api/v1/incidents/{id}/runbook", get(incident_runbook))
+        .route("/api/v1/incidents/{id}/audit", get(incident_audit))
+        .route("/api/v1/incidents/{id}/acknowledge", post(acknowledge))
+        .route("/api/v1/incidents/{id}/resolve", post(resolve))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// The route table served at `/openapi.json`: (method, path, summary).
+pub const ROUTES: &[(&str, &str, &str)] = &[
+    ("get", "/health", "Liveness: {status: healthy, service: aiops-ingestion}"),
+    ("get", "/health/ready", "Readiness: checks the incident store; 200 or 503"),
+    ("get", "/metrics", "Prometheus metrics (OpenMetrics text)"),
+    ("get", "/openapi.json", "This document"),
+    ("post", "/api/v1/webhooks/alertmanager", "Alertmanager webhook (version 4)"),
+    ("post", "/api/v1/webhooks/grafana", "Grafana unified-alerting webhook"),
+    ("post", "/api/v2/alerts", "Prometheus alert push (Prometheus alerting.alertmanagers pointed at aiops)"),
+    ("post", "/api/v1/incidents", "Create an incident by hand (IncidentCreate); 409 on an open duplicate"),
+    ("get", "/api/v1/incidents", "List incidents: status, severity, namespace, limit, offset"),
+    ("get", "/api/v1/incidents/{id}", "One incident"),
+    ("get", "/api/v1/incidents/{id}/graph", "The incident's evidence graph within depth hops"),
+    ("get", "/api/v1/incidents/{id}/evidence", "Evidence of the diagnosis"),
+    ("get", "/api/v1/incidents/{id}/hypotheses", "Ranked hypotheses"),
+    ("get", "/api/v1/incidents/{id}/runbook", "The runbook"),
+    ("get", "/api/v1/incidents/{id}/audit", "Audit trail"),
+    ("post", "/api/v1/incidents/{id}/acknowledge", "Acknowledge"),
+    ("post", "/api/v1/incidents/{id}/resolve", "Resolve"),
+];
+
+async fn openapi() -> Json<serde_json::Value> {
+    let mut paths = serde_json::Map::new();
+    for (method, path, summary) in ROUTES {
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        if let Some(obj) = entry.as_object_mut() {
+            obj.insert(method.to_string(), json!({"summary": summary, "responses": {"200": {"description": "OK"}}}));
+        }
+    }
+    Json(json!({
+        "openapi": "3.0.3",
+        "info": {"title": "aiops", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+    }))
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({"status": "healthy", "service": "aiops-ingestion"}))
+}
+
+async fn ready(State(s): St) -> Response {
+    let ok = s.store.ping().await.is_ok();
+    let body = json!({"status": if ok { "ready" } else { "not_ready" }, "checks": {s.store.name(): ok}});
+    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(body)).into_response()
+}
+
+async fn metrics(State(s): St) -> Response {
+    s.metrics.intake_depth.set(s.intake.depth() as i64);
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())
+        .into_response()
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong credentials")
+}
+
+fn check_api(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if auth::allowed(headers, s.config.api_token.as_deref()) { Ok(()) } else { Err(unauthorized()) }
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("body exceeds the limit of {limit} bytes"),
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", r.body_text())
+        }
+    })
+}
+
+async fn alertmanager(State(s): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    ingest_request(&s, Format::Alertmanager, &headers, body).await
+}
+
+async fn grafana(State(s): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    ingest_request(&s, Format::Grafana, &headers, body).await
+}
+
+async fn prometheus(State(s): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    ingest_request(&s, Format::Prometheus, &headers, body).await
+}
+
+async fn ingest_request(
+    s: &AppState,
+    format: Format,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let source = format.source();
+    let span = tracing::info_span!("webhook", source);
+    let resp = match ingest_inner(s, format, headers, body).instrument(span).await {
+        Ok(r) => r,
+        Err(e) => {
+            if e.code != "queue_full" && e.code != "store_unavailable" && e.code != "shutting_down" {
+                s.metrics.rejected(source, e.code, 1);
+            }
+            e.into_response()
+        }
+    };
+    s.metrics
+        .webhook_latency
+        .get_or_create(&SourceLabel { source: source.into() })
+        .observe(started.elapsed().as_secs_f64());
+    resp
+}
+
+/// Submits incoming alerts and waits for their commit; refusals are counted here.
+async fn submit(
+    s: &AppState,
+    source: &str,
+    items: Vec<Incoming>,
+    full_status: StatusCode,
+) -> Result<Vec<Outcome>, ApiError> {
+    let n = items.len();
+    let rx = match s.intake.submit(items) {
+        Ok(rx) => rx,
+        Err(Refusal::Full) => {
+            s.metrics.refused(source, "queue_full", n);
+            return Err(ApiError::new(full_status, "queue_full", "intake queue is full; retry later").retry_after(1));
+        }
+        Err(Refusal::Closed) => {
+            s.metrics.refused(source, "shutting_down", n);
+            return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "server is shutting down")
+                .retry_after(5));
+        }
+    };
+    match rx.await {
+        Ok(Ok(o)) => Ok(o),
+        Ok(Err(e)) => {
+            s.metrics.refused(source, "store_unavailable", n);
+            Err(ApiError::store(e))
+        }
+        Err(_) => {
+            s.metrics.refused(source, "shutting_down", n);
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "server is shutting down")
+                .retry_after(5))
+        }
+    }
+}
+
+async fn ingest_inner(
+    s: &AppState,
+    format: Format,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let source = format.source();
+    let secret = s.config.webhook_token.as_deref().or(s.config.api_token.as_deref());
+    if !auth::allowed(headers, secret) {
+        return Err(unauthorized());
+    }
+    let body = body_bytes(body, s.config.body_limit)?;
+    let now = Timestamp::now();
+    let parsed = ingest::parse(format, &body, s.config.max_alerts_per_request, now)?;
+    if !parsed.rejected.is_empty() {
+        s.metrics.rejected(source, "invalid_alert", parsed.rejected.len());
+    }
+    if parsed.alerts.is_empty() && !parsed.rejected.is_empty() {
+        return Err(ApiError::invalid_payload("no alert in the body could be read")
+            .with_extra(json!({"rejected": parsed.rejected})));
+    }
+    let items: Vec<Incoming> = parsed.alerts.into_iter().map(|a| Incoming::from_alert(a, now)).collect();
+    for i in &items {
+        s.metrics
+            .alerts_received
+            .get_or_create(&SourceSeverity { source: source.into(), severity: i.incident.severity.as_str().into() })
+            .inc();
+    }
+    let severities: Vec<Severity> = items.iter().map(|i| i.incident.severity).collect();
+    let any_firing = items.iter().any(|i| i.state == AlertState::Firing);
+    let outcomes =
+        if items.is_empty() { Vec::new() } else { submit(s, source, items, StatusCode::SERVICE_UNAVAILABLE).await? };
+    let mut created = Vec::new();
+    let (mut dedup, mut attached, mut resolved) = (0usize, 0usize, 0usize);
+    for (o, sev) in outcomes.iter().zip(severities) {
+        match o {
+            Outcome::Created(id) => {
+                s.metrics.incidents_created.get_or_create(&SeverityLabel { severity: sev.as_str().into() }).inc();
+                created.push(id.clone());
+            }
+            Outcome::Deduplicated(_) => {
+                s.metrics.alerts_deduplicated.inc();
+                dedup += 1;
+            }
+            Outcome::Attached(_) => {
+                s.metrics.alerts_attached.get_or_create(&SourceLabel { source: source.into() }).inc();
+                attached += 1;
+            }
+            Outcome::Resolved(_) => {
+                s.metrics.incidents_resolved.inc();
+                resolved += 1;
+            }
+            Outcome::AlertResolved(_) | Outcome::Unmatched => {}
+        }
+    }
+    if format == Format::Grafana && !any_firing && resolved == 0 && parsed.group_status.as_deref() != Some("firing") {
+        return Ok(Json(json!({"status": "ignored", "reason": "not_firing"})).into_response());
+    }
+    Ok(Json(json!({
+        "status": "accepted",
+        "incidents_created": created.len(),
+        "incident_ids": created,
+        "deduplicated": dedup,
+        "attached": attached,
+        "incidents_resolved": resolved,
+        "rejected": parsed.rejected,
+    }))
+    .into_response())
+}
+
+/// The body of `POST /api/v1/incidents` (the original `IncidentCreate`).
+#[derive(Debug, Deserialize)]
+struct IncidentCreate {
+    fingerprint: String,
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    severity: Severity,
+    source: IncidentSource,
+    cluster: String,
+    namespace: String,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
+    started_at: Timestamp,
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    std::str::from_utf8(body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_utf8", format!("body is not UTF-8: {e}")))?;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let v: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_data() {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", format!("at {path}: {inner}"))
+        } else {
+            ApiError::invalid_json(inner.to_string())
+        }
+    })?;
+    de.end().map_err(|e| ApiError::invalid_json(e.to_string()))?;
+    Ok(v)
+}
+
+async fn create_incident(
+    State(s): St,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    check_api(&s, &headers)?;
+    let body = body_bytes(body, s.config.body_limit)?;
+    let c: IncidentCreate = parse_json(&body)?;
+    if c.fingerprint.is_empty() || c.fingerprint.len() > 255 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+            "fingerprint must be 1..=255 bytes",
+        ));
+    }
+    let now = Timestamp::now();
+    let alert = Alert {
+        source: c.source,
+        status: "firing".into(),
+        alertname: c.labels.get("alertname").cloned().unwrap_or_else(|| c.title.clone()),
+        labels: c.labels.clone(),
+        annotations: c.annotations.clone(),
+        starts_at: Some(c.started_at),
+        ends_at: None,
+        group_key: None,
+        source_fingerprint: None,
+    };
+    let incident = Incident {
+        id: aiops_core::alert::stable_id(&[&c.fingerprint, &c.started_at.to_string()]),
+        fingerprint: c.fingerprint,
+        title: aiops_core::alert::truncate_chars(&c.title, aiops_core::alert::MAX_TITLE_CHARS),
+        description: c.description,
+        severity: c.severity,
+        status: IncidentStatus::Open,
+        source: c.source,
+        cluster: c.cluster,
+        namespace: c.namespace,
+        service: c.service,
+        pod: c.labels.get("pod").cloned(),
+        labels: c.labels,
+        annotations: c.annotations,
+        started_at: c.started_at,
+    };
+    let severity = incident.severity;
+    let item = Incoming { alert, incident, state: AlertState::Firing, received_at: now };
+    let outcomes = submit(&s, "manual", vec![item], StatusCode::TOO_MANY_REQUESTS).await?;
+    match outcomes.first() {
+        Some(Outcome::Created(id)) => {
+            s.metrics.incidents_created.get_or_create(&SeverityLabel { severity: severity.as_str().into() }).inc();
+            let inc = s
+                .store
+                .get(id)
+                .await
+                .map_err(ApiError::store)?
+                .ok_or_else(|| ApiError::not_found("Incident not found"))?;
+            Ok(Json(inc).into_response())
+        }
+        Some(o) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "duplicate",
+            format!("Incident with fingerprint already exists: {}", o.incident_id().unwrap_or_default()),
+        )),
+        None => Err(ApiError::store("no outcome")),
+    }
+}
+
+async fn list_incidents(
+    State(s): St,
+    headers: HeaderMap,
+    q: Result<Query<ListFilter>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    check_api(&s, &headers)?;
+    let Query(f) = q.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()))?;
+    let list = s.store.list(&f).await.map_err(ApiError::store)?;
+    Ok(Json(list).into_response())
+}
+
+async fn load(s: &AppState, headers: &HeaderMap, id: &str) -> Result<StoredIncident, ApiError> {
+    check_api(s, headers)?;
+    s.store.get(id).await.map_err(ApiError::store)?.ok_or_else(|| ApiError::not_found("Incident not found"))
+}
+
+async fn get_incident(
+    State(s): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<StoredIncident>, ApiError> {
+    load(&s, &headers, &id).await.map(Json)
+}
+
+#[derive(Debug, Deserialize)]
+struct DepthQuery {
+    depth: Option<usize>,
+}
+
+async fn incident_graph(
+    State(s): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    q: Result<Query<DepthQuery>, QueryRejection>,
+) -> Result<Json<GraphSnapshot>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()))?;
+    load(&s, &headers, &id).await?;
+    let depth = q.depth.unwrap_or(3).min(10);
+    let graph = s.store.graph(&id).await.map_err(ApiError::store)?.unwrap_or_default();
+    Ok(Json(subgraph(&graph, depth)))
+}
+
+/// The part of a snapshot within `depth` hops of its incident node (either direction).
+pub fn subgraph(g: &GraphSnapshot, depth: usize) -> GraphSnapshot {
+    let Some(start) = g.nodes.iter().find(|n| n.id.starts_with("incident:")) else { return GraphSnapshot::default() };
+    let mut seen: HashSet<&str> = HashSet::from([start.id.as_str()]);
+    let mut queue = VecDeque::from([(start.id.as_str(), 0usize)]);
+    while let Some((id, d)) = queue.pop_front() {
+        if d == depth {
+            continue;
+        }
+        for e in &g.edges {
+            let other = if e.source == id {
+                e.target.as_str()
+            } else if e.target == id {
+                e.source.as_str()
+            } else {
+                continue;
+            };
+            if seen.insert(other) {
+                queue.push_back((other, d + 1));
+            }
+        }
+    }
+    GraphSnapshot {
+        nodes: g.nodes.iter().filter(|n| seen.contains(n.id.as_str())).cloned().collect(),
+        edges: g
+            .edges
+            .iter()
+            .filter(|e| seen.contains(e.source.as_str()) && seen.contains(e.target.as_str()))
+            .cloned()
+            .collect(),
+    }
+}
+
+async fn report_of(s: &AppState, headers: &HeaderMap, id: &str) -> Result<Option<aiops_core::Report>, ApiError> {
+    load(s, headers, id).await?;
+    s.store.report(id).await.map_err(ApiError::store)
+}
+
+async fn incident_evidence(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let r = report_of(&s, &headers, &id).await?;
+    Ok(Json(r.map(|r| r.evidence).unwrap_or_default()).into_response())
+}
+
+async fn incident_hypotheses(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let r = report_of(&s, &headers, &id).await?;
+    Ok(Json(r.map(|r| r.hypotheses).unwrap_or_default()).into_response())
+}
+
+async fn incident_runbook(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    match report_of(&s, &headers, &id).await? {
+        Some(r) => Ok(Json(r.runbook).into_response()),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_diagnosed", "the incident has no diagnosis yet")),
+    }
+}
+
+async fn incident_audit(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    load(&s, &headers, &id).await?;
+    Ok(Json(s.store.audit(&id).await.map_err(ApiError::store)?).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ActorBody {
+    #[serde(default)]
+    actor: Option<String>,
+}
+
+async fn change(
+    s: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    body: Result<Bytes, BytesRejection>,
+    change: StatusChange,
+) -> Result<Response, ApiError> {
+    let before = load(s, headers, id).await?;
+    let body = body_bytes(body, s.config.body_limit)?;
+    let actor: ActorBody =
+        if body.iter().all(u8::is_ascii_whitespace) { ActorBody::default() } else { parse_json(&body)? };
+    let actor = actor.actor.unwrap_or_else(|| "api".into());
+    let after = s
+        .store
+        .change_status(id, change, &actor, Timestamp::now())
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found("Incident not found"))?;
+    if before.is_open() && !after.is_open() {
+        s.metrics.incidents_resolved.inc();
+    }
+    Ok(Json(after).into_response())
+}
+
+async fn acknowledge(
+    State(s): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    change(&s, &headers, &id, body, StatusChange::Acknowledge).await
+}
+
+async fn resolve(
+    State(s): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    change(&s, &headers, &id, body, StatusChange::Resolve).await
+}

@@ -1,0 +1,171 @@
+//! `aiops-server`: the HTTP adapter of aiops (axum).
+//!
+//! - **Ingestion**: Alertmanager v4 and Grafana unified-alerting webhooks, and Prometheus'
+//!   own alert push (`POST /api/v2/alerts`, so Prometheus can point `alerting.alertmanagers`
+//!   straight at aiops), normalized by `aiops_core::alert` ([`ingest`]).
+//! - **Dedup and grouping**: by fingerprint within a window (default 4 h, kept in the store so it
+//!   survives restarts); a resolved alert resolves its incident; alerts of one Alertmanager
+//!   group attach to one incident ([`store`]).
+//! - **Bounded intake**: a full queue answers 503 (webhooks, which their senders retry) or 429
+//!   (the API) with `Retry-After`, and counts the refusal; nothing accepted is dropped ([`intake`]).
+//! - **Workflow**: incidents are diagnosed by the [`aiops_core::Engine`] in persisted steps
+//!   ([`workflow`]).
+//! - **Metrics** at `/metrics` ([`metrics`]), JSON errors with stable codes ([`error`]),
+//!   bearer/shared-secret auth compared in constant time ([`auth`]).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), aiops_server::ServerError> {
+//! use std::sync::Arc;
+//! let store = Arc::new(aiops_server::store::MemoryStore::new());
+//! let server = aiops_server::Server::new(aiops_server::ServerConfig::default(), store, None);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! server.serve(listener, std::future::pending()).await
+//! # }
+//! ```
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod ingest;
+pub mod intake;
+pub mod metrics;
+pub mod store;
+pub mod workflow;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aiops_core::Engine;
+use tokio::sync::Notify;
+
+pub use error::{ApiError, Result, ServerError};
+pub use store::{IncidentStore, MemoryStore};
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Bearer token for the API (and the webhooks when `webhook_token` is unset).
+    pub api_token: Option<String>,
+    /// Shared secret for the webhook endpoints.
+    pub webhook_token: Option<String>,
+    /// Dedup window.
+    pub dedup_window: Duration,
+    /// Largest request body in bytes (413 above).
+    pub body_limit: usize,
+    /// Most alerts in one request (413 above).
+    pub max_alerts_per_request: usize,
+    /// Intake queue capacity in alerts (503/429 when full).
+    pub intake_capacity: usize,
+    /// Workflow runner settings.
+    pub workflow: workflow::WorkflowConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            api_token: None,
+            webhook_token: None,
+            dedup_window: Duration::from_secs(4 * 3600),
+            body_limit: 10 * 1024 * 1024,
+            max_alerts_per_request: 5000,
+            intake_capacity: 50_000,
+            workflow: workflow::WorkflowConfig::default(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Checks the limits fit together.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_alerts_per_request == 0 || self.intake_capacity < self.max_alerts_per_request {
+            return Err(ServerError::Config(format!(
+                "intake capacity ({}) must be at least max alerts per request ({}), which must be positive",
+                self.intake_capacity, self.max_alerts_per_request
+            )));
+        }
+        if self.body_limit == 0 {
+            return Err(ServerError::Config("body limit must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// The address to bind: with no token configured, only loopback (the port is kept).
+    /// The flag is true when the configured address was replaced.
+    pub fn effective_listen(&self) -> (SocketAddr, bool) {
+        let open = self.api_token.is_none() && self.webhook_token.is_none();
+        if open && !self.listen.ip().is_loopback() {
+            (SocketAddr::from(([127, 0, 0, 1], self.listen.port())), true)
+        } else {
+            (self.listen, false)
+        }
+    }
+}
+
+/// Shared state of the handlers.
+pub struct AppState {
+    /// Settings.
+    pub config: ServerConfig,
+    /// The store.
+    pub store: Arc<dyn IncidentStore>,
+    /// The intake queue.
+    pub intake: intake::Intake,
+    /// Metrics.
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// A configured server: the router, the intake writer and (with an engine) the workflow runner.
+pub struct Server {
+    state: Arc<AppState>,
+}
+
+impl Server {
+    /// Builds the server and starts its background tasks; call inside a Tokio runtime. Without
+    /// an engine, incidents are stored but not diagnosed.
+    pub fn new(config: ServerConfig, store: Arc<dyn IncidentStore>, engine: Option<Engine>) -> Self {
+        let metrics = Arc::new(metrics::Metrics::new());
+        let wake = Arc::new(Notify::new());
+        let policy = store::DedupPolicy { window: config.dedup_window };
+        let intake =
+            intake::Intake::start(store.clone(), policy, config.intake_capacity, metrics.clone(), wake.clone());
+        if let Some(engine) = engine {
+            tokio::spawn(workflow::run(store.clone(), engine, metrics.clone(), wake, config.workflow));
+        }
+        Self { state: Arc::new(AppState { config, store, intake, metrics }) }
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// The axum router.
+    pub fn router(&self) -> axum::Router {
+        api::router(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` completes.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await?;
+        Ok(())
+    }
+}
+
+/// Binds `addr` and serves in a background task; returns the bound address (tests, embedding).
+pub async fn spawn(server: Server, addr: SocketAddr) -> Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = server.serve(listener, std::future::pending()).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(local)
+}

@@ -1,0 +1,365 @@
+//! The [`IncidentStore`] trait, its record types, and the stores: [`MemoryStore`] (tests,
+//! ephemeral use) and [`SqliteStore`] (the embedded default).
+//!
+//! Ingestion semantics every store implements, per alert of a batch, in order, inside one
+//! transaction (the conformance suite in [`conformance`] checks them):
+//! - **firing**, an open incident (not `resolved`/`closed`) already carries this fingerprint and
+//!   was last seen within the dedup window: [`Outcome::Deduplicated`] (its `last_seen_at` and
+//!   `alert_count` move on);
+//! - **firing**, the alert has a group key and an open incident of that group was seen within the
+//!   window: the alert is attached to it ([`Outcome::Attached`]);
+//! - **firing**, otherwise: a new incident in workflow state `received` ([`Outcome::Created`]);
+//! - **resolved**: the alert is marked resolved on its open incident; when none of the incident's
+//!   alerts is still firing, the incident becomes `resolved` ([`Outcome::Resolved`]), otherwise
+//!   [`Outcome::AlertResolved`]; with no open incident: [`Outcome::Unmatched`].
+
+use std::time::Duration;
+
+use aiops_core::graph::GraphSnapshot;
+use aiops_core::{Alert, Incident, IncidentStatus, Report};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod memory;
+
+pub use memory::MemoryStore;
+
+/// A store failure.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+impl StoreError {
+    /// Wraps any displayable error.
+    pub fn from_display(e: impl std::fmt::Display) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl From<StoreError> for crate::ServerError {
+    fn from(e: StoreError) -> Self {
+        crate::ServerError::Store(e.0)
+    }
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// Whether an incoming alert fires or is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    /// Firing.
+    Firing,
+    /// Resolved.
+    Resolved,
+}
+
+/// One normalized alert to ingest, with the incident it would open.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The alert as normalized.
+    pub alert: Alert,
+    /// The incident it opens if it is new (its fingerprint is the dedup key).
+    pub incident: Incident,
+    /// Firing or resolved.
+    pub state: AlertState,
+    /// When aiops received it.
+    pub received_at: Timestamp,
+}
+
+impl Incoming {
+    /// Builds the incoming record of a normalized alert (the incident per `aiops_core::alert`).
+    pub fn from_alert(alert: Alert, received_at: Timestamp) -> Self {
+        let incident = aiops_core::alert::incident_from_alert(&alert, None, received_at);
+        let state =
+            if alert.status.eq_ignore_ascii_case("resolved") { AlertState::Resolved } else { AlertState::Firing };
+        Self { alert, incident, state, received_at }
+    }
+}
+
+/// What ingesting one alert did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", content = "incident_id", rename_all = "snake_case")]
+pub enum Outcome {
+    /// A new incident was opened.
+    Created(String),
+    /// A repeat of an open incident's alert within the window.
+    Deduplicated(String),
+    /// A new alert of an open incident's group, attached to it.
+    Attached(String),
+    /// The alert resolved, and with it the incident.
+    Resolved(String),
+    /// The alert resolved; the incident still has firing alerts.
+    AlertResolved(String),
+    /// A resolved alert with no open incident.
+    Unmatched,
+}
+
+impl Outcome {
+    /// The incident it concerns.
+    pub fn incident_id(&self) -> Option<&str> {
+        match self {
+            Outcome::Created(id)
+            | Outcome::Deduplicated(id)
+            | Outcome::Attached(id)
+            | Outcome::Resolved(id)
+            | Outcome::AlertResolved(id) => Some(id),
+            Outcome::Unmatched => None,
+        }
+    }
+}
+
+/// Dedup and grouping settings.
+#[derive(Debug, Clone, Copy)]
+pub struct DedupPolicy {
+    /// A repeat within this time of the incident's last alert is a duplicate (default 4 h).
+    pub window: Duration,
+}
+
+impl Default for DedupPolicy {
+    fn default() -> Self {
+        Self { window: Duration::from_secs(4 * 3600) }
+    }
+}
+
+/// The persisted steps of the incident workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowState {
+    /// Stored, not yet picked up.
+    Received,
+    /// Evidence is being collected and analysed (leased by one worker).
+    Collecting,
+    /// The report is stored.
+    Diagnosed,
+    /// The remediation policy is being evaluated.
+    Policy,
+    /// A proposed action waits for a human.
+    AwaitingApproval,
+    /// The action runs.
+    Executing,
+    /// The action's effect is being verified.
+    Verifying,
+    /// Done: the problem is gone.
+    Resolved,
+    /// Handed to a human.
+    Escalated,
+    /// Done without remediation.
+    Closed,
+    /// The diagnosis failed (see the audit trail).
+    Failed,
+}
+
+impl WorkflowState {
+    /// Every state.
+    pub const ALL: &'static [WorkflowState] = &[
+        WorkflowState::Received,
+        WorkflowState::Collecting,
+        WorkflowState::Diagnosed,
+        WorkflowState::Policy,
+        WorkflowState::AwaitingApproval,
+        WorkflowState::Executing,
+        WorkflowState::Verifying,
+        WorkflowState::Resolved,
+        WorkflowState::Escalated,
+        WorkflowState::Closed,
+        WorkflowState::Failed,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkflowState::Received => "received",
+            WorkflowState::Collecting => "collecting",
+            WorkflowState::Diagnosed => "diagnosed",
+            WorkflowState::Policy => "policy",
+            WorkflowState::AwaitingApproval => "awaiting_approval",
+            WorkflowState::Executing => "executing",
+            WorkflowState::Verifying => "verifying",
+            WorkflowState::Resolved => "resolved",
+            WorkflowState::Escalated => "escalated",
+            WorkflowState::Closed => "closed",
+            WorkflowState::Failed => "failed",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|w| w.as_str() == s)
+    }
+}
+
+/// An incident as stored: the core [`Incident`] plus its lifecycle fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredIncident {
+    /// The incident (id, fingerprint, title, severity, status, labels, ...).
+    #[serde(flatten)]
+    pub incident: Incident,
+    /// When a human acknowledged it.
+    pub acknowledged_at: Option<Timestamp>,
+    /// When it was resolved or closed.
+    pub resolved_at: Option<Timestamp>,
+    /// When it was stored.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+    /// When its last alert (first, repeat or attached) arrived.
+    pub last_seen_at: Timestamp,
+    /// How many alerts it received (first, repeats, attached).
+    pub alert_count: u64,
+    /// The sender's group key of its first alert.
+    pub group_key: Option<String>,
+    /// Workflow step.
+    pub workflow_state: WorkflowState,
+    /// The first alert, as normalized.
+    pub alert: Alert,
+}
+
+impl StoredIncident {
+    /// A freshly created record for an incoming alert.
+    pub fn new(inc: &Incoming, id: String) -> Self {
+        let mut incident = inc.incident.clone();
+        incident.id = id;
+        Self {
+            incident,
+            acknowledged_at: None,
+            resolved_at: None,
+            created_at: inc.received_at,
+            updated_at: inc.received_at,
+            last_seen_at: inc.received_at,
+            alert_count: 1,
+            group_key: inc.alert.group_key.clone(),
+            workflow_state: WorkflowState::Received,
+            alert: inc.alert.clone(),
+        }
+    }
+
+    /// True unless resolved or closed.
+    pub fn is_open(&self) -> bool {
+        is_open(self.incident.status)
+    }
+}
+
+/// True unless `resolved` or `closed`.
+pub fn is_open(status: IncidentStatus) -> bool {
+    !matches!(status, IncidentStatus::Resolved | IncidentStatus::Closed)
+}
+
+/// Filters of `GET /api/v1/incidents` (exact matches), newest `started_at` first.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListFilter {
+    /// Status.
+    pub status: Option<String>,
+    /// Severity.
+    pub severity: Option<String>,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Page size (default 50, at most 1000).
+    pub limit: Option<u32>,
+    /// Offset.
+    pub offset: Option<u32>,
+}
+
+impl ListFilter {
+    /// The effective page size.
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(50).clamp(1, 1000)
+    }
+}
+
+/// A human or API status change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    /// Sets `acknowledged_at` (once) and moves `open` to `investigating`.
+    Acknowledge,
+    /// Resolves the incident.
+    Resolve,
+}
+
+/// One audit-trail record (`audit_logs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// The incident.
+    pub incident_id: String,
+    /// What happened (`created`, `acknowledged`, `resolved`, `diagnosed`, ...).
+    pub action_type: String,
+    /// Who did it (`system`, `api`, an approver).
+    pub actor: String,
+    /// Details.
+    pub details: serde_json::Value,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// Persistence of incidents, their alerts, reports, graphs and audit trail.
+#[async_trait]
+pub trait IncidentStore: Send + Sync {
+    /// Short backend name (`memory`, `sqlite`, `postgres`), the key of `/health/ready` checks.
+    fn name(&self) -> &'static str;
+
+    /// Checks the backend answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Ingests a batch atomically (see the module docs); one outcome per alert, in order.
+    async fn ingest(&self, batch: &[Incoming], policy: &DedupPolicy) -> StoreResult<Vec<Outcome>>;
+
+    /// One incident.
+    async fn get(&self, id: &str) -> StoreResult<Option<StoredIncident>>;
+
+    /// Incidents matching the filter, newest `started_at` first.
+    async fn list(&self, filter: &ListFilter) -> StoreResult<Vec<StoredIncident>>;
+
+    /// Acknowledges or resolves; `None` when the incident does not exist. Writes an audit entry.
+    async fn change_status(
+        &self,
+        id: &str,
+        change: StatusChange,
+        actor: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<StoredIncident>>;
+
+    /// Leases up to `limit` incidents waiting in `received` (or in `collecting` with an expired
+    /// lease, i.e. left by a crashed worker), moving them to `collecting` until `now + lease`.
+    async fn claim_received(&self, now: Timestamp, lease: Duration, limit: usize) -> StoreResult<Vec<StoredIncident>>;
+
+    /// Stores the analysis of an incident and moves it to `diagnosed`.
+    async fn save_diagnosis(&self, id: &str, report: &Report, graph: &GraphSnapshot, at: Timestamp) -> StoreResult<()>;
+
+    /// Moves an incident to a workflow state.
+    async fn set_workflow_state(&self, id: &str, state: WorkflowState, at: Timestamp) -> StoreResult<()>;
+
+    /// The stored report.
+    async fn report(&self, id: &str) -> StoreResult<Option<Report>>;
+
+    /// The stored evidence graph.
+    async fn graph(&self, id: &str) -> StoreResult<Option<GraphSnapshot>>;
+
+    /// Appends an audit record.
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+
+    /// The audit trail of an incident, oldest first.
+    async fn audit(&self, id: &str) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// The id of a new incident: the core's stable id, or when that id is already taken (the same
+/// alert fired again after its incident was resolved) one derived from it and the receive time.
+pub fn fresh_id(inc: &Incoming, taken: impl Fn(&str) -> bool) -> String {
+    let id = inc.incident.id.clone();
+    if taken(&id) { aiops_core::alert::stable_id(&[&id, &inc.received_at.to_string()]) } else { id }
+}
+
+/// `at - window`, saturating.
+pub fn window_start(at: Timestamp, window: Duration) -> Timestamp {
+    let w = jiff::SignedDuration::try_from(window).unwrap_or(jiff::SignedDuration::MAX);
+    at.checked_sub(w).unwrap_or(Timestamp::MIN)
+}
+
+/// `at + d`, saturating.
+pub fn after(at: Timestamp, d: Duration) -> Timestamp {
+    let d = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
+    at.checked_add(d).unwrap_or(Timestamp::MAX)
+}
