@@ -8,22 +8,31 @@
 //! passed to the [`aiops_core::traits::Executor`], so an activity retry never acts twice.
 //!
 //! The worker is [`run_worker`] (binary `aiops-temporal-worker`), the starter
-//! [`start_incident`].
+//! [`start_incident`]; [`serve::dispatch`] starts a workflow for every incident `aiops-server`
+//! ingests and [`serve::StoreRecorder`] writes the progress back into the server's store.
 
 pub mod activities;
 pub mod error;
+pub mod jira;
+pub mod kube;
 pub mod recording;
+pub mod serve;
 pub mod workflow;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, WorkflowHandle, WorkflowStartOptions};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
-pub use activities::{DiagnoseInput, diagnose_bundle, Diagnosed, IncidentActivities, PolicyOutcome, PolicyStep, Ticket, TicketSink};
+pub use activities::{
+    DiagnoseInput, Diagnosed, Evidence, IncidentActivities, IncidentRecorder, PolicyOutcome, PolicyStep, Ticket,
+    TicketSink, TraceRecorder, analyze, diagnose_bundle, summarize,
+};
 pub use error::{Error, Result};
+pub use jira::JiraTickets;
+pub use kube::KubeApiExecutor;
 pub use recording::RecordingLog;
+pub use serve::{DispatchConfig, StoreRecorder, dispatch};
 pub use workflow::{Approval, IncidentOutcome, IncidentRequest, IncidentWorkflow, Timings};
 
 /// The task queue of the original worker (`settings.temporal_task_queue`).
@@ -52,7 +61,8 @@ impl TemporalConfig {
 
 /// Connects a client.
 pub async fn connect(config: &TemporalConfig) -> Result<Client> {
-    let url = url::Url::parse(&config.address).map_err(|e| Error::Config(format!("address {}: {e}", config.address)))?;
+    let url =
+        url::Url::parse(&config.address).map_err(|e| Error::Config(format!("address {}: {e}", config.address)))?;
     let conn_opts = ConnectionOptions::new(url).identity(format!("aiops-temporal@{}", std::process::id())).build();
     let connection = Connection::connect(conn_opts).await.map_err(|e| Error::Temporal(e.to_string()))?;
     let client_opts = ClientOptions::new(config.namespace.clone()).build();
@@ -105,9 +115,10 @@ pub async fn start_incident(
     Ok(client.get_workflow_handle::<IncidentWorkflow>(workflow_id.to_string()))
 }
 
-/// Activities wired with one executor and ticket sink (what the worker binary registers).
-pub fn activities(executor: Arc<dyn aiops_core::traits::Executor>, tickets: Arc<dyn TicketSink>) -> IncidentActivities {
-    IncidentActivities::new(executor, tickets)
+/// The HTTP client of the executor and the ticket sink (installs the ring TLS provider once).
+pub fn http_client() -> Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().build().map_err(|e| Error::Config(format!("HTTP client: {e}")))
 }
 
 /// The original's verification wait (the workflow hard-coded 2 minutes).

@@ -1,9 +1,9 @@
-//! [`RecordingLog`]: an [`Executor`] and [`TicketSink`] that append JSON lines to a file.
+//! [`RecordingLog`]: an [`Executor`], [`TicketSink`] and [`IncidentRecorder`] that append JSON
+//! lines to a file.
 //!
-//! No remediation executor has landed in aiops-remediate yet, so the worker acts through this
-//! recording executor: every call logs an `attempt` line; the first call for an idempotency key
-//! logs the one `executed` line (the "request" that changes the cluster) and later calls with
-//! the same key return without acting. The log is the proof of exactly-once.
+//! The worker's fallback when no cluster or Jira is configured (a dry environment, the unit
+//! tests): every execute call logs an `attempt` line; the first call for an idempotency key
+//! logs the one `executed` line and later calls with the same key return without acting.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use aiops_core::{IncidentStatus, RemediationAction};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::activities::{Ticket, TicketSink};
+use crate::activities::{IncidentRecorder, Ticket, TicketSink};
 use crate::error::Error;
 
 /// Appends every action, ticket and closed incident to a JSON-lines file.
@@ -90,7 +90,11 @@ impl Executor for RecordingLog {
             return Ok(ExecutionOutcome { success: true, dry_run, message: format!("{key}: already executed") });
         }
         tokio::time::sleep(self.act_delay).await;
-        Ok(ExecutionOutcome { success: true, dry_run, message: format!("{} {}", action.action.as_str(), action.target) })
+        Ok(ExecutionOutcome {
+            success: true,
+            dry_run,
+            message: format!("{} {}", action.action.as_str(), action.target),
+        })
     }
 }
 
@@ -100,11 +104,16 @@ impl TicketSink for RecordingLog {
         let _g = self.lock.lock().await;
         let id = format!("TICKET-{}", ticket.incident_id);
         if !has(&self.entries()?, "ticket", "incident", &ticket.incident_id) {
-            self.append(&json!({"event": "ticket", "incident": ticket.incident_id, "id": id, "reason": ticket.reason}))?;
+            self.append(
+                &json!({"event": "ticket", "incident": ticket.incident_id, "id": id, "reason": ticket.reason}),
+            )?;
         }
         Ok(id)
     }
+}
 
+#[async_trait::async_trait]
+impl IncidentRecorder for RecordingLog {
     async fn close(&self, incident_id: &str, status: IncidentStatus) -> Result<(), BoxError> {
         let _g = self.lock.lock().await;
         self.append(&json!({"event": "close", "incident": incident_id, "status": status.as_str()}))?;
@@ -156,7 +165,8 @@ mod tests {
     #[tokio::test]
     async fn a_ticket_is_opened_once_per_incident() {
         let log = RecordingLog::new(temp_log("ticket"));
-        let t = Ticket { incident_id: "i1".into(), title: "t".into(), reason: "r".into(), remediation_attempted: false };
+        let t =
+            Ticket { incident_id: "i1".into(), title: "t".into(), reason: "r".into(), remediation_attempted: false };
         let a = log.open_ticket(&t).await.unwrap();
         let b = log.open_ticket(&t).await.unwrap();
         assert_eq!(a, b);

@@ -8,7 +8,9 @@ use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
 
-use crate::activities::{CloseInput, DiagnoseInput, IncidentActivities, PolicyStep, Ticket, VerifyInput};
+use crate::activities::{
+    CloseInput, DiagnoseInput, Evidence, IncidentActivities, PolicyStep, StepInput, Ticket, VerifyInput,
+};
 
 /// The waits of the workflow; tests shorten them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,11 +33,14 @@ impl Default for Timings {
     }
 }
 
-/// The workflow's input: one incident bundle.
+/// The workflow's input: one incident's evidence source.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IncidentRequest {
-    /// The incident bundle (`incident-bundle.md`) as JSON text.
-    pub bundle: String,
+    /// The incident id the server gave it (`None`: the report's own id).
+    #[serde(default)]
+    pub incident_id: Option<String>,
+    /// A bundle, or a live alert to collect for.
+    pub evidence: Evidence,
     /// The environment for the policy; `None`: the bundle's, else `prod`.
     #[serde(default)]
     pub environment: Option<String>,
@@ -113,6 +118,14 @@ fn opts(start_to_close: Duration, retry: RetryPolicy) -> ActivityOptions {
 
 const MIN: u64 = 60;
 
+/// Sets the queried status and records the step through the `step` activity.
+async fn step(ctx: &mut WorkflowContext<IncidentWorkflow>, incident_id: &str, step: &str) -> WorkflowResult<()> {
+    ctx.state_mut(|w| w.status = step.to_string());
+    let input = StepInput { incident_id: incident_id.to_string(), step: step.to_string() };
+    ctx.execute_activity(IncidentActivities::step, input, opts(Duration::from_secs(30), quick_retry())).await?;
+    Ok(())
+}
+
 #[workflow_methods]
 impl IncidentWorkflow {
     /// Runs the incident: diagnose, policy, (approval), execute, verify, ticket, close.
@@ -124,7 +137,11 @@ impl IncidentWorkflow {
         let diagnosed = ctx
             .execute_activity(
                 IncidentActivities::diagnose,
-                DiagnoseInput { bundle: request.bundle, environment: request.environment },
+                DiagnoseInput {
+                    incident_id: request.incident_id,
+                    evidence: request.evidence,
+                    environment: request.environment,
+                },
                 opts(Duration::from_secs(5 * MIN), default_retry()),
             )
             .await;
@@ -160,7 +177,7 @@ impl IncidentWorkflow {
             ticket_reason = Some(format!("policy denied: {}", policy.reasons.join("; ")));
         }
         if allowed && policy.decision == Decision::RequiresApproval {
-            set(ctx, "awaiting_approval");
+            step(ctx, &diagnosed.incident_id, "awaiting_approval").await?;
             let answered = temporalio_sdk::workflows::select! {
                 _ = ctx.timer(timings.approval_timeout) => false,
                 r = ctx.wait_condition(|w| w.approval.is_some()) => { r?; true }
@@ -179,7 +196,7 @@ impl IncidentWorkflow {
             }
         }
         if let (true, Some(action)) = (allowed, diagnosed.action.clone()) {
-            set(ctx, "remediating");
+            step(ctx, &diagnosed.incident_id, "remediating").await?;
             let exec = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(5 * MIN))
                 .retry_policy(default_retry())
                 .heartbeat_timeout(timings.execute_heartbeat)
@@ -188,7 +205,7 @@ impl IncidentWorkflow {
             match executed {
                 Ok(result) => {
                     outcome.executed = Some(action.idempotency_key.clone());
-                    set(ctx, "verifying");
+                    step(ctx, &diagnosed.incident_id, "verifying").await?;
                     ctx.timer(timings.verify_wait).await;
                     let ok = ctx
                         .execute_activity(

