@@ -195,7 +195,12 @@ fn action_of(incident_id: &str, r: &RemediationSummary) -> RemediationAction {
     } else {
         r.idempotency_key.clone()
     };
-    RemediationAction { action: r.action, target: r.target.clone(), parameters: r.parameters.clone(), idempotency_key: key }
+    RemediationAction {
+        action: r.action,
+        target: r.target.clone(),
+        parameters: r.parameters.clone(),
+        idempotency_key: key,
+    }
 }
 
 /// Analyses `input` with `aiops::default_engine()`: a bundle through its collector, a live
@@ -285,9 +290,16 @@ impl IncidentActivities {
     /// Engine decided on (the Engine's verdict when the report carries no input), or `deny` when
     /// no executable action was proposed. A policy error is not retried.
     #[activity]
-    pub async fn decide(self: Arc<Self>, _ctx: ActivityContext, input: PolicyStep) -> Result<PolicyOutcome, ActivityError> {
+    pub async fn decide(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: PolicyStep,
+    ) -> Result<PolicyOutcome, ActivityError> {
         let Some(r) = input.remediation else {
-            return Ok(PolicyOutcome { decision: Decision::Deny, reasons: vec!["no executable action proposed".into()] });
+            return Ok(PolicyOutcome {
+                decision: Decision::Deny,
+                reasons: vec!["no executable action proposed".into()],
+            });
         };
         if r.policy_input.is_null() {
             return Ok(PolicyOutcome { decision: r.decision, reasons: r.reasons });
