@@ -25,6 +25,7 @@ pub mod alert;
 pub mod bundle;
 pub mod cause;
 pub mod engine;
+pub mod enrichment;
 pub mod error;
 pub mod graph;
 pub mod model;
