@@ -26,6 +26,7 @@ pub mod bundle;
 pub mod cause;
 pub mod change;
 pub mod engine;
+pub mod enrichment;
 pub mod error;
 pub mod graph;
 pub mod model;
