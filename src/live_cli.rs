@@ -88,6 +88,7 @@ impl LiveArgs {
             kubernetes_timeout: seconds(self.kube_timeout, "--kube-timeout")?,
             prometheus_timeout: seconds(self.prometheus_timeout, "--prometheus-timeout")?,
             loki_timeout: seconds(self.loki_timeout, "--loki-timeout")?,
+            ..Default::default()
         })
     }
 

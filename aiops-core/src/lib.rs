@@ -24,6 +24,7 @@
 pub mod alert;
 pub mod bundle;
 pub mod cause;
+pub mod change;
 pub mod engine;
 pub mod enrichment;
 pub mod error;
@@ -32,6 +33,7 @@ pub mod model;
 pub mod object;
 pub mod observation;
 pub mod policy_input;
+pub mod selector;
 pub mod traits;
 
 pub use bundle::{IncidentBundle, parse_bundle};
