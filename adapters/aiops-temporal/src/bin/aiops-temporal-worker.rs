@@ -29,7 +29,7 @@ fn env(name: &str, default: &str) -> String {
 /// Where a live alert's evidence comes from: the API server, and Prometheus and Loki at
 /// `AIOPS_PROMETHEUS_URL` / `AIOPS_LOKI_URL` (default: the API server's URL, as `aiops sim` serves).
 fn live_sources(kube: &str) -> LiveSources {
-    let at = |var: &str| aiops::collectors::Endpoint::new(&env(var, kube));
+    let at = |var: &str| aiops::collectors::Endpoint::new(env(var, kube));
     LiveSources {
         cluster: ClusterSource::Url(kube.to_string()),
         prometheus: Some(at("AIOPS_PROMETHEUS_URL")),
