@@ -24,8 +24,12 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 /// A store failure.
 #[derive(Debug, Clone, thiserror::Error)]
