@@ -52,6 +52,19 @@ pub enum Command {
         #[arg(long)]
         dot: Option<PathBuf>,
     },
+    /// Write an incident bundle (aiops/v1) from live sources: objects, failing containers'
+    /// logs, Prometheus results, Loki logs.
+    Capture {
+        /// Live sources and scope.
+        #[command(flatten)]
+        live: Box<crate::live_cli::LiveArgs>,
+        /// The cluster's name to record in the bundle.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Where to write the bundle (JSON).
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
     /// Score every bundle with an `expected` block in a folder.
     Eval {
         /// Folder of bundles.
@@ -143,6 +156,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             },
             Err(code) => code,
         },
+        Command::Capture { live, cluster, output } => {
+            crate::capture::cli(&live, cluster, &output).await.map_or_else(bad_input, |()| ExitCode::SUCCESS)
+        }
         Command::Eval { dir, json, min_top1, min_top3, max_false_positive_rate } => {
             eval(dir, json, (min_top1, min_top3, max_false_positive_rate)).await
         }

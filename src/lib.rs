@@ -12,6 +12,8 @@
 //! ```
 
 #[cfg(feature = "cli")]
+pub mod capture;
+#[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(all(feature = "sim", feature = "live"))]
 pub mod demo;

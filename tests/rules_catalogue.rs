@@ -29,7 +29,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("config_error", "own/config_error-create-container-error.json", "own/missing_config_ref-secret-key.json"),
     (
         "network_error",
-        "own/network_issue-external-connection-refused.json",
+        "own/dependency_failure-external-db-connection-refused.json",
         "own/dependency_failure-postgres-down.json",
     ),
     ("missing_config_ref", "own/missing_config_ref-secret-key.json", "own/config_error-create-container-error.json"),
@@ -123,6 +123,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "log_rbac_forbidden",
         "own/rbac_forbidden-operator-list-pods.json",
         "own/image_pull-private-registry-unauthorized.json",
+    ),
+    (
+        "log_dependency_unreachable",
+        "own/dependency_failure-external-db-connection-refused.json",
+        "own/network_issue-tls-expired-scan.json",
     ),
     ("log_missing_config_key", "own/config_error-missing-env-var-scan.json", "own/bad_deploy-image-bump-crash.json"),
     ("cpu_throttled", "own/cpu_throttling-scan.json", "own/none-moderate-metrics.json"),

@@ -248,18 +248,29 @@ impl KubernetesCollector {
 
     /// Reads every object in scope into an [`Inventory`] (no logs).
     pub async fn inventory(&self, request: &CollectRequest) -> Result<Inventory, CollectorError> {
+        let mut inv = Inventory::default();
+        for (path, items) in self.lists(request).await? {
+            for (i, json) in items.iter().enumerate() {
+                inv.push_json(json, &format!("{path}[{i}]")).map_err(CollectorError::Invalid)?;
+            }
+        }
+        Ok(inv)
+    }
+
+    /// Every object in scope as the API served it (with `apiVersion` and `kind` set; Secrets
+    /// as metadata only), in list order: what `aiops capture` writes into a bundle.
+    pub async fn objects(&self, request: &CollectRequest) -> Result<Vec<String>, CollectorError> {
+        Ok(self.lists(request).await?.into_iter().flat_map(|(_, items)| items).collect())
+    }
+
+    /// One paginated LIST per target: `(path, items)`.
+    async fn lists(&self, request: &CollectRequest) -> Result<Vec<(String, Vec<String>)>, CollectorError> {
         let mut targets = builtin_targets(request);
         targets.extend(self.discovered_targets(request).await?);
         let futures: Vec<_> = targets.iter().map(|t| self.list_all(t).boxed()).collect();
         let pages: Vec<Result<Vec<String>, CollectorError>> =
             stream::iter(futures).buffered(CONCURRENCY).collect().await;
-        let mut inv = Inventory::default();
-        for (target, items) in targets.iter().zip(pages) {
-            for (i, json) in items?.iter().enumerate() {
-                inv.push_json(json, &format!("{}[{i}]", target.path())).map_err(CollectorError::Invalid)?;
-            }
-        }
-        Ok(inv)
+        targets.iter().zip(pages).map(|(t, items)| Ok((t.path(), items?))).collect()
     }
 
     /// Every item of one target, across pages, each with its `apiVersion` and `kind` set.
@@ -351,9 +362,25 @@ impl KubernetesCollector {
 
     /// Current and previous logs of the failing containers, bounded.
     pub async fn failing_logs(&self, pods: &[Pod]) -> Vec<LogRecord> {
+        self.failing_logs_scoped(pods, false).await
+    }
+
+    /// [`KubernetesCollector::failing_logs`]; with `one_per_owner` (a cluster scan) only the
+    /// first failing pod of each controller (its pods share one template, so their logs say
+    /// the same) is read, which keeps a scan's requests flat in the size of the cluster.
+    pub async fn failing_logs_scoped(&self, pods: &[Pod], one_per_owner: bool) -> Vec<LogRecord> {
+        let mut owners_seen = std::collections::HashSet::new();
         let wanted: Vec<(String, String, String, bool)> = pods
             .iter()
-            .flat_map(failing_containers)
+            .map(|p| (p, failing_containers(p)))
+            .filter(|(p, failing)| {
+                let owner = p.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true));
+                match owner {
+                    Some(o) if one_per_owner && !failing.is_empty() => owners_seen.insert(o.uid.clone()),
+                    _ => true,
+                }
+            })
+            .flat_map(|(_, failing)| failing)
             .flat_map(|(ns, pod, c, restarted)| {
                 let current = (ns.clone(), pod.clone(), c.clone(), false);
                 let previous = restarted.then_some((ns, pod, c, true));
@@ -469,7 +496,7 @@ impl Collector for KubernetesCollector {
 
     async fn collect(&self, request: &CollectRequest) -> Result<Observations, BoxError> {
         let inventory = self.inventory(request).await?;
-        let logs = self.failing_logs(&inventory.pods).await;
+        let logs = self.failing_logs_scoped(&inventory.pods, request.alert.is_none()).await;
         Ok(Observations { inventory: Arc::new(inventory), logs, ..Default::default() })
     }
 }

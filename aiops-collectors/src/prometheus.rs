@@ -85,10 +85,11 @@ pub struct PrometheusCollector {
     client: reqwest::Client,
     mode: QueryMode,
     window: Duration,
+    all_categories: bool,
 }
 
 /// The placeholder values for one request.
-fn substitutions(request: &CollectRequest) -> (String, String, String) {
+fn substitutions(request: &CollectRequest, workload_wide: bool) -> (String, String, String) {
     let alert = request.alert.as_ref();
     let label = |keys: &[&str]| alert.and_then(|a| keys.iter().find_map(|k| a.labels.get(*k).cloned()));
     let ns_regex = match (label(&["namespace"]), request.namespaces.as_slice()) {
@@ -98,9 +99,30 @@ fn substitutions(request: &CollectRequest) -> (String, String, String) {
     };
     let service = label(&["service", "app", "deployment", "app_kubernetes_io_name"]);
     // The alerted pod first: kube-prometheus alerts carry `service` = the exporter that was scraped.
-    let pod_prefix = label(&["pod"]).or_else(|| service.clone()).map(|s| regex_quote(&s)).unwrap_or(".*".into());
+    let pod = label(&["pod"]).map(|p| if workload_wide { workload_prefix(&p) } else { p });
+    let pod_prefix = pod.or_else(|| service.clone()).map(|s| regex_quote(&s)).unwrap_or(".*".into());
     let deployment = service.map(|s| regex_quote(&s)).unwrap_or(".*".into());
     (ns_regex, pod_prefix, deployment)
+}
+
+/// The name prefix every pod of a pod's workload shares: `cart-5b7c9d8f46-w9tqz` ->
+/// `cart-` (Deployment pods: ReplicaSet hash and pod suffix), `web-0` -> `web-`
+/// (StatefulSet), `agent-x7k2p` -> `agent-` (DaemonSet, Job); anything else unchanged.
+pub fn workload_prefix(pod: &str) -> String {
+    let parts: Vec<&str> = pod.split('-').collect();
+    let alnum = |s: &str| s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let suffix = |s: &str| s.len() == 5 && alnum(s);
+    let hash = |s: &str| (6..=10).contains(&s.len()) && alnum(s);
+    let index = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let n = parts.len();
+    let keep = if n >= 3 && hash(parts[n - 2]) && suffix(parts[n - 1]) {
+        n - 2
+    } else if n >= 2 && (suffix(parts[n - 1]) || index(parts[n - 1])) {
+        n - 1
+    } else {
+        return pod.to_string();
+    };
+    format!("{}-", parts[..keep].join("-"))
 }
 
 fn regex_quote(s: &str) -> String {
@@ -110,7 +132,12 @@ fn regex_quote(s: &str) -> String {
 /// Renders a query: the namespace matcher becomes a regex match so a scan covers every
 /// namespace in scope.
 pub fn render(q: &NamedQuery, request: &CollectRequest) -> String {
-    let (ns, pod, dep) = substitutions(request);
+    render_scoped(q, request, false)
+}
+
+/// [`render`], with the alert's pod widened to its workload's pods when `workload_wide`.
+pub fn render_scoped(q: &NamedQuery, request: &CollectRequest, workload_wide: bool) -> String {
+    let (ns, pod, dep) = substitutions(request, workload_wide);
     q.query
         .replace("namespace=\"{{namespace}}\"", &format!("namespace=~\"{ns}\""))
         .replace("{{namespace}}", &ns)
@@ -126,12 +153,21 @@ impl PrometheusCollector {
             endpoint: Arc::new(endpoint),
             mode: QueryMode::Range,
             window: Duration::from_secs(3600),
+            all_categories: false,
         })
     }
 
     /// Sets instant or range queries.
     pub fn mode(mut self, mode: QueryMode) -> Self {
         self.mode = mode;
+        self
+    }
+
+    /// Runs every category's queries whatever the alert, over all pods of the alerted pod's
+    /// workload (what `aiops capture` does: a bundle should hold what any later analysis may
+    /// need); the alert's namespace still scopes them.
+    pub fn all_categories(mut self, all: bool) -> Self {
+        self.all_categories = all;
         self
     }
 
@@ -178,10 +214,13 @@ impl Collector for PrometheusCollector {
     }
 
     async fn collect(&self, request: &CollectRequest) -> Result<Observations, BoxError> {
-        let cats = categories(request.alert.as_ref());
+        let cats = if self.all_categories { categories(None) } else { categories(request.alert.as_ref()) };
         let now = request.now.unwrap_or_else(Timestamp::now);
-        let selected: Vec<(&NamedQuery, String)> =
-            library().iter().filter(|q| cats.contains(&q.category.as_str())).map(|q| (q, render(q, request))).collect();
+        let selected: Vec<(&NamedQuery, String)> = library()
+            .iter()
+            .filter(|q| cats.contains(&q.category.as_str()))
+            .map(|q| (q, render_scoped(q, request, self.all_categories)))
+            .collect();
         let futures: Vec<_> = selected.iter().map(|(q, promql)| self.query(&q.name, promql, now).boxed()).collect();
         let results: Vec<Result<MetricSeries, CollectorError>> = stream::iter(futures).buffered(8).collect().await;
         let mut metrics = Vec::new();
@@ -215,6 +254,15 @@ mod tests {
         cats.sort();
         cats.dedup();
         assert_eq!(cats.len(), 10, "{cats:?}");
+    }
+
+    #[test]
+    fn workload_prefixes() {
+        assert_eq!(workload_prefix("cart-5b7c9d8f46-w9tqz"), "cart-");
+        assert_eq!(workload_prefix("spark-worker-7f9c6d5b8-abcde"), "spark-worker-");
+        assert_eq!(workload_prefix("web-0"), "web-");
+        assert_eq!(workload_prefix("agent-x7k2p"), "agent-");
+        assert_eq!(workload_prefix("standalone"), "standalone");
     }
 
     #[test]

@@ -39,7 +39,21 @@ pub fn collapse(ctx: &AnalysisContext<'_>, signals: &Signals, hs: &mut [Hypothes
     node_roots(ctx, signals, hs, &mut roots);
     dependency_roots(signals, hs, &mut roots);
     service_roots(ctx, signals, hs, &mut roots);
+    // A root that is itself a symptom hands its symptoms on to its own root.
+    let of_resource: BTreeMap<ResourceRef, ResourceRef> =
+        roots.iter().filter_map(|(i, r)| Some((hs[*i].resource.clone()?, r.clone()))).collect();
+    for root in roots.values_mut() {
+        for _ in 0..4 {
+            match of_resource.get(root) {
+                Some(next) if next != root => *root = next.clone(),
+                _ => break,
+            }
+        }
+    }
     for (i, root) in roots {
+        if hs[i].resource.as_ref() == Some(&root) {
+            continue;
+        }
         let h = &mut hs[i];
         h.score = round_to(h.score * SYMPTOM_WEIGHT, 4);
         h.explanation = format!("Symptom of {root}. {}", h.explanation);

@@ -194,8 +194,8 @@ def missing_config_ref_cronjob_template_secret():
 
 
 @scenario
-def network_issue_external_connection_refused():
-    b = Bundle("network_issue-external-connection-refused")
+def dependency_failure_external_db_connection_refused():
+    b = Bundle("dependency_failure-external-db-connection-refused")
     backdrop(b, ANA, "analytics")
     a = deployment_app(b, "cdc-relay", "analytics", [Rev(2, t(days=12), [web("cdc-relay", f"{GHCR}/cdc-relay:0.8.1")],
                                                           [P(C_unready(t(days=12)), created=t(days=12))])], 1, nodes=ANA,
@@ -204,8 +204,9 @@ def network_issue_external_connection_refused():
                                    for i in range(14)])
     b.add(event(b, a.pods[0], "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", count=80, first=t(minutes=14),
                 last=t(seconds=10), field_path=fp("cdc-relay")))
-    return Meta(b, "Cluster scan: cdc-relay cannot reach an external database address (connection refused, 14 attempts).",
-                exp("network_issue", "Deployment/analytics/cdc-relay", ["dependency_failure"]), cluster="analytics-prod")
+    return Meta(b, "Cluster scan: cdc-relay cannot reach its external source database (connection refused, 14 attempts): the database outside the cluster is down.",
+                exp("dependency_failure", "Deployment/analytics/cdc-relay", ["network_issue"],
+                    note="the dependency is outside the capture, so the caller is the closest object"), cluster="analytics-prod")
 
 
 @scenario
