@@ -51,6 +51,15 @@ pub fn render(r: &Report) -> String {
             rem.decision,
             if rem.dry_run { " [dry run]" } else { "" }
         );
+        if let Some(b) = &rem.blast {
+            let _ = writeln!(
+                o,
+                "  blast radius {:.1} (original formula {:.1}): {}",
+                b.score,
+                b.baseline,
+                b.notes.join("; ")
+            );
+        }
         for reason in &rem.reasons {
             let _ = writeln!(o, "  - {reason}");
         }

@@ -86,17 +86,19 @@ fn an_unreachable_or_hung_metrics_or_log_source_makes_a_partial_report_that_stil
     let (hung, _task) = hung_endpoint(&rt);
     // Nothing listens on 18101 (this suite's port range).
     let dead = "http://127.0.0.1:18101".to_string();
-    let opts = LiveOptions {
-        prometheus_timeout: Duration::from_millis(500),
-        loki_timeout: Duration::from_millis(500),
-        ..Default::default()
-    };
     for (prom, loki, failed, why) in [
         (dead.clone(), None, "prometheus", "127.0.0.1:18101"),
         (hung.clone(), None, "prometheus", "timed out"),
         (String::new(), Some(dead.clone()), "loki", "127.0.0.1:18101"),
         (String::new(), Some(hung.clone()), "loki", "timed out"),
     ] {
+        // Only the failing collector gets a short timeout: the healthy ones must not time out
+        // on a loaded machine.
+        let short = Duration::from_millis(500);
+        let opts = match failed {
+            "prometheus" => LiveOptions { prometheus_timeout: short, ..Default::default() },
+            _ => LiveOptions { loki_timeout: short, ..Default::default() },
+        };
         let sim = rt.block_on(Simulator::from_bundle(&bundle).spawn()).expect("sim");
         let mut sources = LiveSources::all_at(&sim.url());
         if !prom.is_empty() {
@@ -105,7 +107,6 @@ fn an_unreachable_or_hung_metrics_or_log_source_makes_a_partial_report_that_stil
         if let Some(l) = &loki {
             sources.loki = Some(Endpoint::new(l));
         }
-        let started = std::time::Instant::now();
         let report = rt
             .block_on(async {
                 with_live_collectors_opts(aiops::default_engine(), &sources, &opts)
@@ -116,7 +117,6 @@ fn an_unreachable_or_hung_metrics_or_log_source_makes_a_partial_report_that_stil
                     .map_err(aiops::Error::from)
             })
             .expect("a report despite the failure");
-        assert!(started.elapsed() < Duration::from_secs(5), "the per-collector timeout held: {:?}", started.elapsed());
         assert!(report.partial, "{failed}");
         assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
         assert_eq!(report.errors[0].collector, failed);
@@ -124,6 +124,7 @@ fn an_unreachable_or_hung_metrics_or_log_source_makes_a_partial_report_that_stil
         assert_eq!(causes(&report)[0], causes(&offline)[0], "the Kubernetes evidence still ranks first");
         let run = report.collectors.iter().find(|r| r.collector == failed).expect("its run");
         assert!(!run.ok);
+        assert!(run.duration_ms < 5_000.0, "its own timeout (500 ms), not the default, cut it: {run:?}");
     }
 }
 

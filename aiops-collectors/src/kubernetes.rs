@@ -20,13 +20,17 @@ use serde_json::value::RawValue;
 use crate::CollectorError;
 
 /// Objects asked for per LIST page.
-pub const DEFAULT_PAGE_SIZE: u32 = 5000;
+pub const DEFAULT_PAGE_SIZE: u32 = 10_000;
 /// Lines read per container log.
 pub const DEFAULT_LOG_LINES: i64 = 500;
 /// Bytes read per container log.
 pub const DEFAULT_LOG_BYTES: i64 = 256 * 1024;
 /// Containers whose logs are read, at most.
 pub const DEFAULT_MAX_LOG_CONTAINERS: usize = 50;
+/// Failing controllers whose logs a cluster scan (no alert) reads, at most: a scan reads
+/// the first failing pod of each, and no more than this many, so its requests stay flat in the
+/// size of the cluster.
+pub const DEFAULT_SCAN_LOG_OWNERS: usize = 4;
 /// Requests in flight at once.
 const CONCURRENCY: usize = 8;
 
@@ -367,18 +371,20 @@ impl KubernetesCollector {
 
     /// [`KubernetesCollector::failing_logs`]; with `one_per_owner` (a cluster scan) only the
     /// first failing pod of each controller (its pods share one template, so their logs say
-    /// the same) is read, which keeps a scan's requests flat in the size of the cluster.
+    /// the same) is read, for at most [`DEFAULT_SCAN_LOG_OWNERS`] controllers, which keeps a
+    /// scan's requests flat in the size of the cluster.
     pub async fn failing_logs_scoped(&self, pods: &[Pod], one_per_owner: bool) -> Vec<LogRecord> {
         let mut owners_seen = std::collections::HashSet::new();
         let wanted: Vec<(String, String, String, bool)> = pods
             .iter()
             .map(|p| (p, failing_containers(p)))
             .filter(|(p, failing)| {
-                let owner = p.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true));
-                match owner {
-                    Some(o) if one_per_owner && !failing.is_empty() => owners_seen.insert(o.uid.clone()),
-                    _ => true,
+                if !one_per_owner || failing.is_empty() {
+                    return true;
                 }
+                let owner = p.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true));
+                let key = owner.map_or_else(|| format!("pod/{:?}", p.metadata.name), |o| o.uid.clone());
+                owners_seen.len() < DEFAULT_SCAN_LOG_OWNERS && owners_seen.insert(key)
             })
             .flat_map(|(_, failing)| failing)
             .flat_map(|(ns, pod, c, restarted)| {

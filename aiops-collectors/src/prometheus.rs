@@ -85,6 +85,7 @@ pub struct PrometheusCollector {
     client: reqwest::Client,
     mode: QueryMode,
     window: Duration,
+    step: Option<Duration>,
     all_categories: bool,
 }
 
@@ -153,6 +154,7 @@ impl PrometheusCollector {
             endpoint: Arc::new(endpoint),
             mode: QueryMode::Range,
             window: Duration::from_secs(3600),
+            step: None,
             all_categories: false,
         })
     }
@@ -171,6 +173,12 @@ impl PrometheusCollector {
         self
     }
 
+    /// Sets the range query resolution (default `max(15 s, window / 100)`).
+    pub fn step(mut self, step: Duration) -> Self {
+        self.step = Some(step);
+        self
+    }
+
     /// Sets the range window ending at the analysis "now".
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window;
@@ -183,7 +191,7 @@ impl PrometheusCollector {
         let start = end - self.window.as_secs() as i64;
         let (path, params) = match self.mode {
             QueryMode::Range => {
-                let step = (self.window.as_secs() / 100).max(15);
+                let step = self.step.map_or((self.window.as_secs() / 100).max(15), |s| s.as_secs().max(1));
                 (
                     "/api/v1/query_range",
                     vec![

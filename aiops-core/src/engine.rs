@@ -291,6 +291,7 @@ impl Engine {
         let (action, blast) = self.planner.as_ref()?.plan(ctx, d)?;
         let environment = ctx.environment.unwrap_or("prod");
         let input = PolicyInput::new(&action, &blast, environment, ctx.now).incident(&ctx.incident.id).to_value();
+        let policy_input = input.clone();
         let (decision, reasons) = match &self.policy {
             Some(gate) => match gate.evaluate(&input).await {
                 Ok(p) => (p.decision, p.reasons),
@@ -302,6 +303,10 @@ impl Engine {
             action: action.action,
             target: action.target,
             blast_radius: blast.score,
+            parameters: action.parameters,
+            idempotency_key: action.idempotency_key,
+            blast: Some(blast),
+            policy_input,
             decision,
             reasons,
             dry_run: true,

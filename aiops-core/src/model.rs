@@ -400,6 +400,19 @@ pub struct BlastRadius {
     /// Named parts of the score, so a human sees why.
     #[serde(default)]
     pub breakdown: BTreeMap<String, f64>,
+    /// The original design's score (`original-design.md` §8.2, vocabulary fixed), kept for
+    /// comparison; `score` is the extended one.
+    #[serde(default)]
+    pub baseline: f64,
+    /// The namespace tier the multiplier came from (`critical`, `standard`, `low`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace_tier: String,
+    /// Services and Ingresses that route to the affected pods (`Kind/ns/name`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<String>,
+    /// One line per factor, in words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 string_enum! {
@@ -449,6 +462,18 @@ pub struct RemediationSummary {
     pub target: ResourceRef,
     /// Its blast radius score.
     pub blast_radius: f64,
+    /// The action's parameters (revision, replicas, node, pod, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    /// The action's idempotency key.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub idempotency_key: String,
+    /// The blast radius with its breakdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blast: Option<BlastRadius>,
+    /// The policy input document the decision was made on.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub policy_input: serde_json::Value,
     /// The policy verdict.
     pub decision: Decision,
     /// Every reason.
