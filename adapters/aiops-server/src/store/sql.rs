@@ -232,6 +232,12 @@ impl SqlStore {
         Ok(store)
     }
 
+    /// The JSON text column `sql` selects for `id`, parsed.
+    async fn json_of<T: serde::de::DeserializeOwned>(&self, sql: &str, id: &str) -> StoreResult<Option<T>> {
+        let v: Option<String> = sqlx::query_scalar(sql).bind(id).fetch_optional(&self.pool).await.map_err(db)?;
+        v.as_deref().map(from_json).transpose()
+    }
+
     /// Which database this is.
     pub fn dialect(&self) -> Dialect {
         self.dialect
@@ -886,21 +892,11 @@ impl IncidentStore for SqlStore {
     }
 
     async fn report(&self, id: &str) -> StoreResult<Option<Report>> {
-        let v: Option<String> = sqlx::query_scalar("SELECT report FROM reports WHERE incident_id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        v.as_deref().map(from_json).transpose()
+        self.json_of("SELECT report FROM reports WHERE incident_id = $1", id).await
     }
 
     async fn graph(&self, id: &str) -> StoreResult<Option<GraphSnapshot>> {
-        let v: Option<String> = sqlx::query_scalar("SELECT graph FROM reports WHERE incident_id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        v.as_deref().map(from_json).transpose()
+        self.json_of("SELECT graph FROM reports WHERE incident_id = $1", id).await
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> StoreResult<()> {
