@@ -441,7 +441,9 @@ fn action_record(incident_id: &str, r: &RemediationSummary, dry_run: bool) -> Ac
         action: RemediationAction {
             action: r.action,
             target: r.target.clone(),
-            parameters: Default::default(),
+            parameters: r.parameters.clone(),
+            // The stored incident's id, not the engine's: a re-fired alert's new incident must
+            // not share its predecessor's key (the executor skips keys it has run).
             idempotency_key: format!("{incident_id}:{}:{}", r.action, r.target),
         },
         decision: r.decision,

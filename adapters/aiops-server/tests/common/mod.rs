@@ -51,7 +51,7 @@ impl RemediationPlanner for RestartPlanner {
             affected_deployments: 0,
             environment: "prod".into(),
             environment_multiplier: 5.0,
-            breakdown: BTreeMap::new(),
+            ..BlastRadius::default()
         };
         Some((
             RemediationAction {
