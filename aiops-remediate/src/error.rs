@@ -65,6 +65,13 @@ pub enum RemediateError {
     /// The audit log is broken.
     #[error("audit: {0}")]
     Audit(String),
+    /// The execution ledger could not be read or written.
+    #[error("ledger: {0}")]
+    Ledger(String),
+    /// An approval could not be requested, or a decision was refused (bad signature, stale,
+    /// replayed, unknown approver, expired).
+    #[error("approval: {0}")]
+    Approval(String),
 }
 
 /// The crate's result type.

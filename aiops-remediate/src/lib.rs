@@ -16,12 +16,31 @@
 //! # Ok::<(), aiops_remediate::RemediateError>(())
 //! ```
 
+pub mod approve;
 pub mod audit;
 pub mod error;
+#[cfg(feature = "kube")]
+pub mod executor;
+#[cfg(all(feature = "kube", feature = "jira"))]
+pub mod flow;
+#[cfg(any(feature = "kube", feature = "slack", feature = "jira"))]
+mod http;
+#[cfg(feature = "jira")]
+pub mod jira;
+pub mod ledger;
 pub mod plan;
 pub mod policy;
+#[cfg(feature = "slack")]
+pub mod slack;
+pub mod verify;
 
 pub use error::{RemediateError, Result};
+#[cfg(feature = "kube")]
+pub use executor::{Execution, KubeExecutor, RunMode};
+/// The Kubernetes client crate the executor uses (build its `Client` with this version).
+#[cfg(feature = "kube")]
+pub use kube;
+pub use ledger::{CircuitBreaker, Ledger, LedgerEntry};
 pub use plan::{
     CRITICAL_NAMESPACES, DefaultPlanner, EXECUTABLE, Impact, Planned, blast_radius, environment_multiplier,
     extended_blast_radius, is_high_risk, normalize_environment,
