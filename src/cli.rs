@@ -51,6 +51,10 @@ pub enum Command {
         /// Also write the evidence graph as Graphviz DOT to this file.
         #[arg(long)]
         dot: Option<PathBuf>,
+        /// Ask the configured LLM (LLM_PROVIDER, LLM_MODEL, ...) to explain and re-rank,
+        /// whatever the deterministic confidence; its output is validated before use.
+        #[arg(long)]
+        explain: bool,
     },
     /// Write an incident bundle (aiops/v1) from live sources: objects, failing containers'
     /// logs, Prometheus results, Loki logs.
@@ -148,9 +152,11 @@ pub enum AuditCommand {
 /// Runs the command line; returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Analyze { bundle: Some(bundle), format, rules, dot, .. } => analyze(bundle, format, rules, dot).await,
-        Command::Analyze { bundle: None, live, format, rules, .. } => match rules_engine(rules) {
-            Ok(engine) => match crate::live_cli::analyze(&live, engine).await {
+        Command::Analyze { bundle: Some(bundle), format, rules, dot, explain, .. } => {
+            analyze(bundle, format, rules, dot, explain).await
+        }
+        Command::Analyze { bundle: None, live, format, rules, explain, .. } => match rules_engine(rules) {
+            Ok(engine) => match crate::live_cli::analyze(&live, engine, explain).await {
                 Ok(r) => print_report(&r, format),
                 Err(e) => bad_input(e),
             },
@@ -225,7 +231,13 @@ fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-async fn analyze(path: PathBuf, format: Format, rules: Option<PathBuf>, dot: Option<PathBuf>) -> ExitCode {
+async fn analyze(
+    path: PathBuf,
+    format: Format,
+    rules: Option<PathBuf>,
+    dot: Option<PathBuf>,
+    explain: bool,
+) -> ExitCode {
     let bundle = match BundleCollector::read(&path) {
         Ok(b) => b,
         Err(e) => return bad_input(e),
@@ -234,7 +246,11 @@ async fn analyze(path: PathBuf, format: Format, rules: Option<PathBuf>, dot: Opt
         Ok(e) => e,
         Err(code) => return code,
     };
-    let built = crate::default_engine().rules(engine).collector(BundleCollector::from_bundle(bundle)).build();
+    let builder = match crate::with_llm(crate::default_engine(), explain) {
+        Ok(b) => b,
+        Err(e) => return bad_input(e),
+    };
+    let built = builder.rules(engine).collector(BundleCollector::from_bundle(bundle)).build();
     let report = match built {
         Ok(e) => e.analyze_with_graph(AnalysisInput::default()).await,
         Err(e) => Err(e),

@@ -28,6 +28,8 @@ pub mod text;
 
 pub use aiops_collectors as collectors;
 pub use aiops_core as core;
+#[cfg(feature = "llm")]
+pub use aiops_llm as llm;
 pub use aiops_rca as rca;
 pub use aiops_remediate as remediate;
 pub use error::Error;
@@ -52,6 +54,33 @@ pub fn default_engine() -> EngineBuilder {
         .runbook(aiops_rca::DefaultRunbook::default())
         .planner(aiops_remediate::DefaultPlanner)
         .policy_gate(aiops_remediate::RegoPolicyGate::shipped())
+}
+
+/// Adds the LLM enricher configured in the environment (`LLM_PROVIDER`, `LLM_MODEL`, ...; see
+/// the README) to `builder`, with the rule catalogue bounding the actions it may propose.
+/// Unconfigured, the builder is returned unchanged, unless `explain` asks for an explanation,
+/// which is then an error. With `explain` the model is asked whatever the confidence;
+/// otherwise only when the top confidence is under `LLM_CONFIDENCE_THRESHOLD`.
+#[cfg(feature = "llm")]
+pub fn with_llm(builder: EngineBuilder, explain: bool) -> Result<EngineBuilder, Error> {
+    let settings = aiops_llm::LlmSettings::from_env().map_err(|e| Error::Other(e.to_string()))?;
+    match settings {
+        Some(s) => {
+            let enricher = s.enricher(explain).map_err(|e| Error::Other(e.to_string()))?;
+            Ok(builder.llm(enricher).action_catalogue(aiops_rca::action_catalogue()))
+        }
+        None if explain => Err(Error::Other("--explain needs LLM_PROVIDER (openai, gemini or ollama)".into())),
+        None => Ok(builder),
+    }
+}
+
+/// Without the `llm` feature there is no enricher; `explain` is an error.
+#[cfg(not(feature = "llm"))]
+pub fn with_llm(builder: EngineBuilder, explain: bool) -> Result<EngineBuilder, Error> {
+    if explain {
+        return Err(Error::Other("--explain needs aiops built with the `llm` feature".into()));
+    }
+    Ok(builder)
 }
 
 /// Diagnoses one parsed bundle with the embedded default pipeline.

@@ -1,4 +1,4 @@
-//! The live pipeline: the Kubernetes, Prometheus and Loki collectors wired into the default
+//! The live pipeline: the Kubernetes, deploy-diff, Prometheus and Loki collectors wired into the default
 //! Engine, so a live cluster gives the same report a bundle does.
 //!
 //! Collection policy: the collectors run concurrently (the Engine spawns each), every one
@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use aiops_collectors::kubernetes::{ClusterSource, KubernetesCollector};
-use aiops_collectors::{CollectorError, Endpoint, LokiCollector, PrometheusCollector, WithTimeout};
+use aiops_collectors::{
+    CollectorError, DeployDiffCollector, Endpoint, LokiCollector, PrometheusCollector, WithTimeout,
+};
 use aiops_core::{EngineBuilder, IncidentBundle};
 use jiff::Timestamp;
 
@@ -39,6 +41,8 @@ impl LiveSources {
 pub struct LiveOptions {
     /// The Kubernetes collector (all LISTs and logs).
     pub kubernetes_timeout: Duration,
+    /// The deploy-diff collector (the change kinds of the incident's namespaces).
+    pub deploy_diff_timeout: Duration,
     /// The Prometheus collector (all its queries).
     pub prometheus_timeout: Duration,
     /// The Loki collector.
@@ -46,10 +50,11 @@ pub struct LiveOptions {
 }
 
 impl Default for LiveOptions {
-    /// 30 s for Kubernetes, 15 s for Prometheus and Loki.
+    /// 30 s for Kubernetes, 15 s for the deploy diff, Prometheus and Loki.
     fn default() -> Self {
         LiveOptions {
             kubernetes_timeout: Duration::from_secs(30),
+            deploy_diff_timeout: Duration::from_secs(15),
             prometheus_timeout: Duration::from_secs(15),
             loki_timeout: Duration::from_secs(15),
         }
@@ -70,8 +75,11 @@ pub async fn with_live_collectors_opts(
     sources: &LiveSources,
     opts: &LiveOptions,
 ) -> Result<EngineBuilder, CollectorError> {
-    let kube = KubernetesCollector::connect(sources.cluster.clone()).await?;
-    let mut b = builder.collector(WithTimeout::new(kube, opts.kubernetes_timeout));
+    let client = sources.cluster.client().await?;
+    let kube = KubernetesCollector::new(client.clone());
+    let mut b = builder
+        .collector(WithTimeout::new(kube, opts.kubernetes_timeout))
+        .collector(WithTimeout::new(DeployDiffCollector::new(client), opts.deploy_diff_timeout));
     if let Some(p) = &sources.prometheus {
         let mut p = p.clone();
         p.timeout = p.timeout.min(opts.prometheus_timeout);

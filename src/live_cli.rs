@@ -88,6 +88,7 @@ impl LiveArgs {
             kubernetes_timeout: seconds(self.kube_timeout, "--kube-timeout")?,
             prometheus_timeout: seconds(self.prometheus_timeout, "--prometheus-timeout")?,
             loki_timeout: seconds(self.loki_timeout, "--loki-timeout")?,
+            ..Default::default()
         })
     }
 
@@ -122,10 +123,10 @@ impl LiveArgs {
     }
 }
 
-/// Diagnoses a live cluster (with `rules` as the rule engine).
-pub async fn analyze(args: &LiveArgs, rules: aiops_rca::RulesEngine) -> Result<Report, Error> {
+/// Diagnoses a live cluster (with `rules` as the rule engine; `explain` asks the configured LLM).
+pub async fn analyze(args: &LiveArgs, rules: aiops_rca::RulesEngine, explain: bool) -> Result<Report, Error> {
     let input = args.input().await?;
-    let builder =
-        with_live_collectors_opts(crate::default_engine().rules(rules), &args.sources(), &args.options()?).await?;
+    let base = crate::with_llm(crate::default_engine().rules(rules), explain)?;
+    let builder = with_live_collectors_opts(base, &args.sources(), &args.options()?).await?;
     Ok(builder.build()?.analyze(input).await?)
 }

@@ -41,6 +41,9 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o, "     actions: {}", acts.join(", "));
         }
     }
+    if let Some(e) = &r.enrichment {
+        enrichment(&mut o, e);
+    }
     if let Some(rem) = &r.remediation {
         let _ = writeln!(
             o,
@@ -72,4 +75,26 @@ pub fn render(r: &Report) -> String {
         }
     }
     o
+}
+
+/// The LLM enrichment: what it said when applied, why not otherwise.
+fn enrichment(o: &mut String, e: &aiops_core::enrichment::EnrichmentReport) {
+    let cached = if e.cached { ", cached" } else { "" };
+    let _ = writeln!(
+        o,
+        "\nLLM enrichment ({} {}): {}  [~{} prompt tokens, {} tokens used, {} call(s){cached}]",
+        e.provider, e.model, e.status, e.prompt_tokens, e.tokens_used, e.provider_calls
+    );
+    if let Some(x) = &e.explanation {
+        let _ = writeln!(o, "  {x} [{}]", e.explanation_evidence.join(", "));
+    }
+    for c in &e.next_checks {
+        let _ = writeln!(o, "  next: {c}");
+    }
+    for c in &e.changes {
+        let _ = writeln!(o, "  changed: {c}");
+    }
+    for why in &e.reasons {
+        let _ = writeln!(o, "  - {why}");
+    }
 }

@@ -20,7 +20,7 @@ fn every_builtin_scenario_finds_its_expected_cause_over_http() {
         assert_eq!(top.resource.as_ref().map(|r| r.to_string()), expected.resource, "{name}");
         assert!(!run.report.partial, "{name}: {:?}", run.report.errors);
         let kinds: Vec<&str> = run.report.collectors.iter().map(|c| c.collector.as_str()).collect();
-        assert_eq!(kinds, ["kubernetes", "prometheus", "loki"], "{name}");
+        assert_eq!(kinds, ["kubernetes", "deploy_diff", "prometheus", "loki"], "{name}");
         assert!(run.stats.total > 0, "{name}: evidence came over HTTP");
         assert_eq!(run.writes(), 0, "{name}: a demo changes nothing: {:?}", run.stats.endpoints);
         let rem = run.report.remediation.as_ref().expect("a remediation proposal");

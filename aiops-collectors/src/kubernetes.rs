@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::CollectorError;
+use crate::cache::ClusterCache;
 
 /// Objects asked for per LIST page.
 pub const DEFAULT_PAGE_SIZE: u32 = 10_000;
@@ -166,6 +167,7 @@ impl ClusterSource {
 #[derive(Clone)]
 pub struct KubernetesCollector {
     client: kube::Client,
+    cache: Option<Arc<ClusterCache>>,
     page_size: u32,
     log_lines: i64,
     log_bytes: i64,
@@ -202,16 +204,31 @@ struct ItemHead {
 
 /// One LIST target: a kind (built-in or discovered) and the namespace it is listed in.
 #[derive(Debug, Clone)]
-struct Target {
-    api_version: String,
-    kind: String,
-    plural: String,
-    namespace: Option<String>,
-    selector: Option<String>,
-    metadata_only: bool,
+pub(crate) struct Target {
+    pub(crate) api_version: String,
+    pub(crate) kind: String,
+    pub(crate) plural: String,
+    namespaced: bool,
+    selectable: bool,
+    pub(crate) namespace: Option<String>,
+    pub(crate) selector: Option<String>,
+    pub(crate) metadata_only: bool,
 }
 
 impl Target {
+    /// This kind's targets for `request` (one per namespace in scope).
+    pub(crate) fn scoped(&self, request: &CollectRequest) -> Vec<Target> {
+        scoped(
+            request,
+            &self.api_version,
+            &self.kind,
+            &self.plural,
+            self.namespaced,
+            self.selectable,
+            self.metadata_only,
+        )
+    }
+
     fn path(&self) -> String {
         let base = if self.api_version == "v1" { "/api/v1".to_string() } else { format!("/apis/{}", self.api_version) };
         match &self.namespace {
@@ -226,6 +243,7 @@ impl KubernetesCollector {
     pub fn new(client: kube::Client) -> Self {
         KubernetesCollector {
             client,
+            cache: None,
             page_size: DEFAULT_PAGE_SIZE,
             log_lines: DEFAULT_LOG_LINES,
             log_bytes: DEFAULT_LOG_BYTES,
@@ -236,6 +254,14 @@ impl KubernetesCollector {
     /// Connects to the cluster of `source`.
     pub async fn connect(source: ClusterSource) -> Result<Self, CollectorError> {
         Ok(Self::new(source.client().await?))
+    }
+
+    /// Reads the kinds `cache` holds from it (while their watches are within its staleness
+    /// bound) instead of listing them: repeated incidents then cost no new LISTs (and no
+    /// discovery; the cache discovered the kinds when it started).
+    pub fn with_cache(mut self, cache: Arc<ClusterCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// Sets the LIST page size (`limit`).
@@ -252,13 +278,7 @@ impl KubernetesCollector {
 
     /// Reads every object in scope into an [`Inventory`] (no logs).
     pub async fn inventory(&self, request: &CollectRequest) -> Result<Inventory, CollectorError> {
-        let mut inv = Inventory::default();
-        for (path, items) in self.lists(request).await? {
-            for (i, json) in items.iter().enumerate() {
-                inv.push_json(json, &format!("{path}[{i}]")).map_err(CollectorError::Invalid)?;
-            }
-        }
-        Ok(inv)
+        to_inventory(self.lists(request).await?)
     }
 
     /// Every object in scope as the API served it (with `apiVersion` and `kind` set; Secrets
@@ -269,9 +289,39 @@ impl KubernetesCollector {
 
     /// One paginated LIST per target: `(path, items)`.
     async fn lists(&self, request: &CollectRequest) -> Result<Vec<(String, Vec<String>)>, CollectorError> {
-        let mut targets = builtin_targets(request);
+        let targets = match &self.cache {
+            Some(cache) => cache.targets(request),
+            None => self.all_targets(request).await?,
+        };
+        self.list_targets(&targets).await
+    }
+
+    /// Every LIST target of `request`: the built-in kinds and the discovered ones.
+    pub(crate) async fn all_targets(&self, request: &CollectRequest) -> Result<Vec<Target>, CollectorError> {
+        let mut targets = builtin_targets(request, KINDS);
         targets.extend(self.discovered_targets(request).await?);
-        let futures: Vec<_> = targets.iter().map(|t| self.list_all(t).boxed()).collect();
+        Ok(targets)
+    }
+
+    /// The objects of the built-in `kinds` only, in the namespaces of `namespaces` (all when
+    /// empty), each kind read by one paginated LIST per namespace, no label selector.
+    pub(crate) async fn inventory_of(
+        &self,
+        namespaces: &[String],
+        kinds: &[KindSpec],
+    ) -> Result<Inventory, CollectorError> {
+        let request = CollectRequest { namespaces: namespaces.to_vec(), ..Default::default() };
+        to_inventory(self.list_targets(&builtin_targets(&request, kinds)).await?)
+    }
+
+    async fn list_targets(&self, targets: &[Target]) -> Result<Vec<(String, Vec<String>)>, CollectorError> {
+        let futures: Vec<_> = targets
+            .iter()
+            .map(|t| match self.cache.as_ref().and_then(|c| c.items(t)) {
+                Some(cached) => futures::future::ready(cached).boxed(),
+                None => self.list_all(t).boxed(),
+            })
+            .collect();
         let pages: Vec<Result<Vec<String>, CollectorError>> =
             stream::iter(futures).buffered(CONCURRENCY).collect().await;
         targets.iter().zip(pages).map(|(t, items)| Ok((t.path(), items?))).collect()
@@ -295,7 +345,7 @@ impl KubernetesCollector {
             let text = self.client.request_text(http).await.map_err(|e| list_error(target, e))?;
             let page: ListPage<'_> = aiops_core::object::parse_str(&text, &target.path())?;
             for item in page.items {
-                out.push(with_type(item, target)?);
+                out.push(with_type(item.get(), target)?);
             }
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(c) => continue_token = Some(c),
@@ -421,12 +471,12 @@ fn list_error(target: &Target, e: kube::Error) -> CollectorError {
 }
 
 /// Sets `apiVersion` and `kind` on a list item (the API server leaves them out of items).
-fn with_type(item: &RawValue, target: &Target) -> Result<String, CollectorError> {
-    let head: ItemHead = aiops_core::object::parse_str(item.get(), &target.path())?;
+pub(crate) fn with_type(item: &str, target: &Target) -> Result<String, CollectorError> {
+    let head: ItemHead = aiops_core::object::parse_str(item, &target.path())?;
     if head.kind.is_some() && head.api_version.is_some() && !target.metadata_only {
-        return Ok(item.get().to_string());
+        return Ok(item.to_string());
     }
-    let mut value: serde_json::Value = aiops_core::object::parse_str(item.get(), &target.path())?;
+    let mut value: serde_json::Value = aiops_core::object::parse_str(item, &target.path())?;
     if let Some(obj) = value.as_object_mut() {
         obj.insert("apiVersion".into(), target.api_version.clone().into());
         obj.insert("kind".into(), target.kind.clone().into());
@@ -452,6 +502,8 @@ fn scoped(
         api_version: api_version.into(),
         kind: kind.into(),
         plural: plural.into(),
+        namespaced,
+        selectable,
         namespace,
         selector: selector.clone(),
         metadata_only,
@@ -463,8 +515,19 @@ fn scoped(
     }
 }
 
-fn builtin_targets(request: &CollectRequest) -> Vec<Target> {
-    KINDS
+/// Parses listed items (`(path, items)`) into an [`Inventory`].
+fn to_inventory(lists: Vec<(String, Vec<String>)>) -> Result<Inventory, CollectorError> {
+    let mut inv = Inventory::default();
+    for (path, items) in lists {
+        for (i, json) in items.iter().enumerate() {
+            inv.push_json(json, &format!("{path}[{i}]")).map_err(CollectorError::Invalid)?;
+        }
+    }
+    Ok(inv)
+}
+
+fn builtin_targets(request: &CollectRequest, kinds: &[KindSpec]) -> Vec<Target> {
+    kinds
         .iter()
         .flat_map(|s| scoped(request, s.api_version, s.kind, s.plural, s.namespaced, s.selectable, s.kind == "Secret"))
         .collect()

@@ -1,9 +1,15 @@
 //! `aiops-collectors` gathers evidence from one source per collector (an incident bundle
-//! today; the Kubernetes API, Prometheus and Loki behind the same [`Collector`] trait) into
+//! today; the Kubernetes API, deploy diffs, Prometheus and Loki behind the same [`Collector`] trait) into
 //! the Engine's [`Observations`].
 
 use std::path::PathBuf;
 
+#[cfg(feature = "kubernetes")]
+pub mod cache;
+#[cfg(feature = "kubernetes")]
+pub mod deploy_diff;
+#[cfg(feature = "kubernetes")]
+pub use deploy_diff::DeployDiffCollector;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
 #[cfg(feature = "kubernetes")]

@@ -24,13 +24,16 @@
 pub mod alert;
 pub mod bundle;
 pub mod cause;
+pub mod change;
 pub mod engine;
+pub mod enrichment;
 pub mod error;
 pub mod graph;
 pub mod model;
 pub mod object;
 pub mod observation;
 pub mod policy_input;
+pub mod selector;
 pub mod traits;
 
 pub use bundle::{IncidentBundle, parse_bundle};

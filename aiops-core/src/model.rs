@@ -567,6 +567,9 @@ pub struct Report {
     /// The proposed remediation, when a policy gate is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediation: Option<RemediationSummary>,
+    /// What the optional LLM enricher proposed and what became of it (absent when none ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrichment: Option<crate::enrichment::EnrichmentReport>,
     /// The "now" of the analysis.
     pub analyzed_at: Timestamp,
 }

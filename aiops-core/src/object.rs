@@ -123,9 +123,11 @@ impl Inventory {
         self.len() == 0
     }
 
-    /// Appends every object of `other`.
+    /// Appends the objects of `other` this inventory does not hold yet (an object is its
+    /// kind, namespace and name; nameless objects are always appended): two collectors reading
+    /// the same cluster merge into one copy of each object.
     pub fn extend(&mut self, other: Inventory) {
-        macro_rules! ext { ($($f:ident),+) => { $(self.$f.extend(other.$f);)+ } }
+        macro_rules! ext { ($($f:ident),+) => { $(extend_new(&mut self.$f, other.$f, |o| (None, &o.metadata));)+ } }
         ext!(
             pods,
             nodes,
@@ -155,10 +157,25 @@ impl Inventory {
             mutating_webhooks,
             validating_webhooks,
             secrets,
-            events,
-            others
+            events
         );
+        extend_new(&mut self.others, other.others, |o| (Some(o.kind.as_str()), &o.metadata));
     }
+}
+
+/// Appends the items of `theirs` whose kind (for generic objects), namespace and name no item
+/// of `mine` has.
+fn extend_new<T>(mine: &mut Vec<T>, theirs: Vec<T>, id: impl Fn(&T) -> (Option<&str>, &ObjectMeta)) {
+    if mine.is_empty() {
+        *mine = theirs;
+        return;
+    }
+    let key = |o: &T| {
+        let (kind, m) = id(o);
+        m.name.clone().map(|n| (kind.map(str::to_string), m.namespace.clone(), n))
+    };
+    let held: std::collections::HashSet<_> = mine.iter().filter_map(key).collect();
+    mine.extend(theirs.into_iter().filter(|o| key(o).is_none_or(|k| !held.contains(&k))));
 }
 
 #[derive(Deserialize)]
@@ -230,6 +247,27 @@ pub fn index_by_name<T>(items: &[T], meta: impl Fn(&T) -> &ObjectMeta) -> HashMa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extending_keeps_one_copy_of_each_object() {
+        let pod = |name: &str, ns: &str| {
+            format!(r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{name}","namespace":"{ns}"}}}}"#)
+        };
+        let generic =
+            |kind: &str| format!(r#"{{"apiVersion":"x.io/v1","kind":"{kind}","metadata":{{"name":"same"}}}}"#);
+        let mut a = Inventory::default();
+        a.push_json(&pod("p", "n1"), "a").unwrap();
+        a.push_json(&generic("Gateway"), "a").unwrap();
+        let mut b = Inventory::default();
+        for json in [pod("p", "n1"), pod("p", "n2"), pod("q", "n1"), generic("Gateway"), generic("Route")] {
+            b.push_json(&json, "b").unwrap();
+        }
+        a.extend(b);
+        let pods: Vec<_> = a.pods.iter().map(|p| (p.metadata.namespace.clone(), p.metadata.name.clone())).collect();
+        assert_eq!(pods.len(), 3, "{pods:?}");
+        let kinds: Vec<&str> = a.others.iter().map(|o| o.kind.as_str()).collect();
+        assert_eq!(kinds, ["Gateway", "Route"]);
+    }
 
     #[test]
     fn typed_and_generic_objects_land_in_their_place() {

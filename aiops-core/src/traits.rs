@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use crate::enrichment::Enrichment;
 use crate::graph::EvidenceGraph;
 use crate::model::{Alert, BlastRadius, Evidence, Hypothesis, Incident, PolicyDecision, RemediationAction, Runbook};
 use crate::object::Inventory;
@@ -77,11 +78,18 @@ impl<T: RuleEngine + ?Sized> RuleEngine for std::sync::Arc<T> {
     }
 }
 
-/// Explains and re-ranks a diagnosis; its output is validated by the engine before use.
+/// Explains and re-ranks a diagnosis. It only proposes: the engine validates the
+/// [`Enrichment`] against the diagnosis and the graph ([`crate::enrichment::review`]) and
+/// applies it only when every claim is grounded.
 #[async_trait]
 pub trait LlmEnricher: Send + Sync {
-    /// Returns a revised diagnosis (it may only reorder, re-explain and add cited hypotheses).
-    async fn enrich(&self, incident: &Incident, diagnosis: &Diagnosis) -> Result<Diagnosis, BoxError>;
+    /// Proposes an explanation, next checks, re-ranks and added hypotheses for one incident.
+    /// Budgets and provider failures are reported in the [`Enrichment`], not as errors.
+    async fn enrich(&self, ctx: &AnalysisContext<'_>, diagnosis: &Diagnosis) -> Enrichment;
+    /// The provider name (`openai`, `gemini`, `ollama`).
+    fn provider(&self) -> &str;
+    /// The model name.
+    fn model(&self) -> &str;
 }
 
 /// Writes the runbook for a diagnosis.

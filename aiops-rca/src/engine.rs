@@ -85,6 +85,12 @@ impl RuleEngine for RulesEngine {
     }
 }
 
+/// The actions each cause's built-in rules propose: what an LLM-added hypothesis may propose
+/// (`EngineBuilder::action_catalogue`).
+pub fn action_catalogue() -> aiops_core::enrichment::ActionCatalogue {
+    aiops_core::enrichment::ActionCatalogue::new(RulesEngine::builtin_specs().into_iter().map(|s| (s.cause, s.actions)))
+}
+
 /// The rules catalogue as a Markdown table (the README's rule list is generated from it).
 pub fn catalogue_markdown() -> String {
     let mut out = String::from("| rule | cause | category | base | when | actions |\n|---|---|---|---|---|---|\n");

@@ -26,7 +26,7 @@ pub mod rank;
 pub mod rules;
 pub mod runbook;
 
-pub use engine::{RulesEngine, catalogue_markdown};
+pub use engine::{RulesEngine, action_catalogue, catalogue_markdown};
 pub use error::RcaError;
 pub use extract::{Signal, Signals};
 pub use rules::{DataRule, Finding, Rule, RuleFile};

@@ -3,8 +3,11 @@
 
 mod common;
 
-use aiops_llm::{Limits, PromptInput, Redactor};
-use common::{Prepared, SECRETS, secret_value, seeded_bundle};
+use std::sync::Arc;
+
+use aiops_llm::{Enricher, EnricherConfig, Limits, PromptInput, Redactor, RunWhen};
+use common::server::{self, DIALECTS, Reply};
+use common::{Prepared, SECRETS, analyze, grounded_answer, secret_value, seeded_bundle};
 
 #[test]
 fn no_seeded_secret_reaches_the_prompt() {
@@ -36,5 +39,28 @@ fn every_secret_kind_is_redacted_on_its_own() {
         let out = Redactor::new().redact(&format!("line with {s} in it"));
         assert!(!out.contains(secret_value(s)), "{kind}: {out}");
         assert!(out.starts_with("line with "), "{kind}: {out}");
+    }
+}
+
+/// Every request body each provider is sent (against local servers speaking the providers'
+/// wire formats) is free of the seeded secrets; a few of them did reach the unredacted prompt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_seeded_secret_is_sent_to_any_provider() {
+    let bundle = seeded_bundle();
+    for dialect in DIALECTS {
+        let srv = server::start(dialect, Arc::new(|_s: &str, u: &str, _n| Reply::Text(grounded_answer(u)))).await;
+        let config = EnricherConfig { when: RunWhen::Always, ..EnricherConfig::default() };
+        let report =
+            analyze(&bundle, Some(Box::new(Enricher::new(server::provider_for(&srv, "m")).unwrap().config(config))))
+                .await;
+        assert!(report.enrichment.is_some());
+        let requests = srv.recorded();
+        assert!(!requests.is_empty());
+        for r in &requests {
+            assert!(r.raw.contains("[REDACTED]"), "{dialect:?}: redaction ran");
+            for (kind, s) in SECRETS {
+                assert!(!r.raw.contains(secret_value(s)), "{dialect:?}: {kind} was sent");
+            }
+        }
     }
 }

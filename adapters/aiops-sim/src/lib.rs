@@ -22,7 +22,9 @@
 //!   for errors; the pod `log` subresource; PATCH (JSON merge, strategic merge, JSON patch),
 //!   PUT, DELETE, and the `scale` subresource, all honouring `dryRun=All`. Secrets are served
 //!   as metadata and type only: their `data` is dropped when the bundle is loaded and on every
-//!   write. `/openapi/*` answers 404, which `kubectl` accepts. Watches are not served.
+//!   write. `/openapi/*` answers 404, which `kubectl` accepts. WATCH (`?watch=true`) of any
+//!   collection streams `WatchEvent`s from a resourceVersion ([`k8s::watch`]), so kube-runtime
+//!   reflectors and `kubectl get -w -o json` follow the simulated changes.
 //!   Core `Event`s are also served as `events.k8s.io/v1` Events, as a real cluster does.
 //!   Namespaces that objects use but the bundle lacks are served as `Active` Namespaces.
 //! - Prometheus: `/api/v1/query` and `/api/v1/query_range` (GET, or POST form), see
@@ -73,12 +75,19 @@ use store::Store;
 pub struct App {
     store: Arc<RwLock<Store>>,
     recorder: Arc<Recorder>,
+    alive: tokio::sync::watch::Receiver<()>,
 }
 
 impl App {
     /// Read access to the store.
     pub fn read(&self) -> RwLockReadGuard<'_, Store> {
         self.store.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Resolves when the simulator stops (its handle was dropped): open watches end then.
+    pub async fn stopped(&self) {
+        let mut alive = self.alive.clone();
+        while alive.changed().await.is_ok() {}
     }
 
     /// Write access to the store.
@@ -113,7 +122,8 @@ impl Simulator {
 
     /// Serves on `addr` in a background task.
     pub async fn listen(self, addr: SocketAddr) -> Result<SimHandle, SimError> {
-        let app = App { store: Arc::new(RwLock::new(self.store?)), recorder: Arc::new(Recorder::default()) };
+        let (alive_tx, alive) = tokio::sync::watch::channel(());
+        let app = App { store: Arc::new(RwLock::new(self.store?)), recorder: Arc::new(Recorder::default()), alive };
         let serve_err = |source| SimError::Serve { addr: addr.to_string(), source };
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(serve_err)?;
         let local = listener.local_addr().map_err(serve_err)?;
@@ -127,7 +137,7 @@ impl Simulator {
                 .await
         });
         tracing::info!(%local, "simulator serving");
-        Ok(SimHandle { addr: local, app, _stop: stop, task })
+        Ok(SimHandle { addr: local, app, _stop: stop, _alive: alive_tx, task })
     }
 }
 
@@ -178,6 +188,7 @@ pub struct SimHandle {
     addr: SocketAddr,
     app: App,
     _stop: oneshot::Sender<()>,
+    _alive: tokio::sync::watch::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -231,7 +242,7 @@ impl SimHandle {
     /// Waits until the server stops (it runs until the process ends or the handle is dropped).
     pub async fn join(self) -> Result<(), SimError> {
         let addr = self.addr.to_string();
-        let SimHandle { task, _stop, .. } = self;
+        let SimHandle { task, _stop, _alive, .. } = self;
         match task.await {
             Ok(r) => r.map_err(|source| SimError::Serve { addr, source }),
             Err(e) => Err(SimError::Serve { addr, source: std::io::Error::other(e.to_string()) }),

@@ -1,7 +1,7 @@
 //! The simulator's state: every object as JSON, by resource type, with one cluster-wide
 //! resourceVersion counter, plus the bundle's logs and metrics and the simulated clock.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
 use aiops_core::IncidentBundle;
@@ -17,6 +17,44 @@ use crate::k8s::resources::{self, ResourceType};
 
 /// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
 pub type Key = (String, String);
+
+/// How many changes the store keeps for watches to replay.
+pub const MAX_CHANGES: usize = 10_000;
+
+/// What a change did (a watch event's `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// `ADDED`.
+    Added,
+    /// `MODIFIED`.
+    Modified,
+    /// `DELETED`.
+    Deleted,
+}
+
+impl ChangeKind {
+    /// The watch event type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "ADDED",
+            ChangeKind::Modified => "MODIFIED",
+            ChangeKind::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change of the store.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The resourceVersion it produced.
+    pub rv: u64,
+    /// The type index of the object.
+    pub t: usize,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The object after the change (before it, for a delete).
+    pub object: Value,
+}
 
 /// All simulated state.
 #[derive(Debug)]
@@ -35,6 +73,15 @@ pub struct Store {
     pub captured_at: Option<Timestamp>,
     /// Failures seen in the bundle that new pods inherit ([`crate::dynamics`]).
     pub failures: Vec<crate::dynamics::Failure>,
+    /// Every change since the bundle was loaded, oldest first (at most [`MAX_CHANGES`]): what
+    /// watches replay from a resourceVersion.
+    pub changes: VecDeque<Change>,
+    /// The resourceVersion before the oldest retained change: a watch from an older one is
+    /// answered `410 Gone`, as a compacted etcd answers it.
+    pub compacted: u64,
+    /// Tells waiting watches the resourceVersion moved.
+    pub notify: tokio::sync::watch::Sender<u64>,
+    recording: bool,
     started: Instant,
     seq: u64,
 }
@@ -50,6 +97,10 @@ impl Store {
             metrics: bundle.metrics.clone(),
             captured_at: bundle.captured_at,
             failures: Vec::new(),
+            changes: VecDeque::new(),
+            compacted: 0,
+            notify: tokio::sync::watch::Sender::new(0),
+            recording: false,
             started: Instant::now(),
             seq: 0,
         };
@@ -59,6 +110,8 @@ impl Store {
         }
         store.add_missing_namespaces();
         crate::dynamics::learn(&mut store);
+        (store.recording, store.compacted) = (true, store.rv);
+        store.notify.send_replace(store.rv);
         Ok(store)
     }
 
@@ -144,17 +197,34 @@ impl Store {
         self.rv += 1;
         set_meta(&mut obj, "resourceVersion", Value::String(self.rv.to_string()));
         let key = self.key_of(t, &obj);
-        self.objects[t].insert(key, obj.clone());
+        let replaced = self.objects[t].insert(key, obj.clone()).is_some();
+        self.record(t, if replaced { ChangeKind::Modified } else { ChangeKind::Added }, &obj);
         obj
     }
 
     /// Removes an object; bumps the resourceVersion.
     pub fn remove(&mut self, t: usize, ns: &str, name: &str) -> Option<Value> {
-        let removed = self.objects[t].remove(&(ns.to_string(), name.to_string()));
-        if removed.is_some() {
+        let mut removed = self.objects[t].remove(&(ns.to_string(), name.to_string()));
+        if let Some(obj) = removed.as_mut() {
             self.rv += 1;
+            set_meta(obj, "resourceVersion", Value::String(self.rv.to_string()));
+            let obj = obj.clone();
+            self.record(t, ChangeKind::Deleted, &obj);
         }
         removed
+    }
+
+    fn record(&mut self, t: usize, kind: ChangeKind, obj: &Value) {
+        if !self.recording {
+            return;
+        }
+        if self.changes.len() >= MAX_CHANGES
+            && let Some(old) = self.changes.pop_front()
+        {
+            self.compacted = old.rv;
+        }
+        self.changes.push_back(Change { rv: self.rv, t, kind, object: obj.clone() });
+        self.notify.send_replace(self.rv);
     }
 
     /// The simulated "now": the bundle's capture time plus the time since the simulator started.

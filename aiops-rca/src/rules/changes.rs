@@ -11,23 +11,11 @@ use serde_json::json;
 
 use crate::extract::{Ctx, Signals, evidence};
 
-/// The revision annotation the Deployment controller writes.
-pub const REVISION: &str = "deployment.kubernetes.io/revision";
+use aiops_core::change::Revision;
+pub use aiops_core::change::{REVISION, last_change, template_diff};
 
 /// How far back a rollout is reported.
 pub const CHANGE_HORIZON: SignedDuration = SignedDuration::from_hours(24);
-
-fn revision(rs: &ReplicaSet) -> i64 {
-    rs.metadata.annotations.as_ref().and_then(|a| a.get(REVISION)).and_then(|r| r.parse().ok()).unwrap_or(0)
-}
-
-/// One revision of a workload's pod template: its number, when it was created, its template.
-struct Revision {
-    number: i64,
-    name: Option<String>,
-    at: Option<Timestamp>,
-    spec: Option<PodSpec>,
-}
 
 pub(crate) fn rollout_signals(ctx: &Ctx<'_>, out: &mut Signals) {
     let inv = ctx.a.inventory;
@@ -42,8 +30,8 @@ pub(crate) fn rollout_signals(ctx: &Ctx<'_>, out: &mut Signals) {
             .filter(|n| n.kind == NodeKind::ReplicaSet)
             .filter_map(|n| n.object.and_then(|i| inv.replica_sets.get(i)))
             .map(|rs| Revision {
-                number: revision(rs),
-                name: rs.metadata.name.clone(),
+                number: aiops_core::change::revision(rs),
+                object: rs.metadata.name.clone(),
                 at: rs.metadata.creation_timestamp.as_ref().map(|t| t.0),
                 spec: spec(rs).cloned(),
             })
@@ -52,29 +40,12 @@ pub(crate) fn rollout_signals(ctx: &Ctx<'_>, out: &mut Signals) {
         push_rollout(ctx, out, "Deployment", &d.metadata, &history);
     }
     // StatefulSets and DaemonSets keep their history in ControllerRevisions.
-    let owned = |m: &ObjectMeta| -> Vec<Revision> {
-        let mut v: Vec<Revision> = inv
-            .controller_revisions
-            .iter()
-            .filter(|cr| {
-                cr.metadata.namespace == m.namespace
-                    && cr.metadata.owner_references.iter().flatten().any(|o| Some(&o.uid) == m.uid.as_ref())
-            })
-            .map(|cr| Revision {
-                number: cr.revision.unwrap_or(0),
-                name: cr.metadata.name.clone(),
-                at: cr.metadata.creation_timestamp.as_ref().map(|t| t.0),
-                spec: cr.data.0.pointer("/spec/template/spec").and_then(|v| serde_json::from_value(v.clone()).ok()),
-            })
-            .collect();
-        v.sort_by_key(|r| std::cmp::Reverse(r.number));
-        v
-    };
+    let owned = |kind: &str, m: &ObjectMeta| aiops_core::change::revisions(inv, kind, m);
     for s in &inv.stateful_sets {
-        push_rollout(ctx, out, "StatefulSet", &s.metadata, &owned(&s.metadata));
+        push_rollout(ctx, out, "StatefulSet", &s.metadata, &owned("StatefulSet", &s.metadata));
     }
     for d in &inv.daemon_sets {
-        push_rollout(ctx, out, "DaemonSet", &d.metadata, &owned(&d.metadata));
+        push_rollout(ctx, out, "DaemonSet", &d.metadata, &owned("DaemonSet", &d.metadata));
     }
 }
 
@@ -126,8 +97,8 @@ fn rollout(
         "reason": if previous.is_some() { "rollout" } else { "created" },
         "revision": current.number,
         "previous_revision": previous.map(|p| p.number),
-        "revision_object": current.name,
-        "previous_revision_object": previous.and_then(|p| p.name.clone()),
+        "revision_object": current.object,
+        "previous_revision_object": previous.and_then(|p| p.object.clone()),
         "changed_at": changed_at.to_string(),
         "minutes_before_onset": age,
         "diff": diff,
@@ -139,55 +110,6 @@ fn rollout(
 
 fn spec(rs: &ReplicaSet) -> Option<&PodSpec> {
     rs.spec.template.as_ref()?.spec.as_ref()
-}
-
-/// What changed between two pod templates: images, command/args, env, resources, probes, volumes.
-pub fn template_diff(old: Option<&PodSpec>, new: Option<&PodSpec>) -> Vec<String> {
-    let (Some(old), Some(new)) = (old, new) else { return vec!["pod template changed".into()] };
-    let mut out = Vec::new();
-    for c in &new.containers {
-        let Some(o) = old.containers.iter().find(|o| o.name == c.name) else {
-            out.push(format!("container {} added", c.name));
-            continue;
-        };
-        let mut field = |what: &str, a: serde_json::Value, b: serde_json::Value| {
-            if a != b {
-                out.push(format!("{} {what}: {} -> {}", c.name, short(&a), short(&b)));
-            }
-        };
-        field("image", json!(o.image), json!(c.image));
-        field("command", json!(o.command), json!(c.command));
-        field("args", json!(o.args), json!(c.args));
-        field("env", json!(o.env), json!(c.env));
-        field("envFrom", json!(o.env_from), json!(c.env_from));
-        field("resources", json!(o.resources), json!(c.resources));
-        field("livenessProbe", json!(o.liveness_probe), json!(c.liveness_probe));
-        field("readinessProbe", json!(o.readiness_probe), json!(c.readiness_probe));
-        field("volumeMounts", json!(o.volume_mounts), json!(c.volume_mounts));
-    }
-    if json!(old.volumes) != json!(new.volumes) {
-        out.push("volumes changed".into());
-    }
-    if out.is_empty() {
-        out.push("pod template unchanged (restart or rollback)".into());
-    }
-    out
-}
-
-fn short(v: &serde_json::Value) -> String {
-    let s = match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "none".into(),
-        other => other.to_string(),
-    };
-    aiops_core::alert::truncate_chars(&s, 120)
-}
-
-/// The last time an object was written: the newest `managedFields[].time`, else its creation.
-pub fn last_change(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<Timestamp> {
-    let managed = m.managed_fields.iter().flatten().filter_map(|f| f.time.as_ref().map(|t| t.0)).max();
-    let created = m.creation_timestamp.as_ref().map(|t| t.0);
-    managed.max(created)
 }
 
 /// ConfigMap, Secret and NetworkPolicy changes (creation or `managedFields` write times)

@@ -138,3 +138,66 @@ pub fn seeded_bundle() -> serde_json::Value {
     }
     b
 }
+
+pub mod server;
+
+use aiops_core::traits::LlmEnricher;
+use aiops_core::{AnalysisInput, Engine, Report};
+
+/// An example bundle of the repository, as JSON.
+pub fn example(name: &str) -> serde_json::Value {
+    let path = format!("{}/../../examples/bundles/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The embedded pipeline (bundle collector, built-in rules and runbook, planner, the rule
+/// catalogue for LLM-added hypotheses) with an optional enricher.
+pub fn engine(bundle: &serde_json::Value, llm: Option<Box<dyn LlmEnricher>>) -> Engine {
+    let bundle = aiops_core::parse_bundle(&serde_json::to_vec(bundle).unwrap()).unwrap();
+    let mut b = Engine::builder()
+        .collector(aiops_collectors::BundleCollector::from_bundle(bundle))
+        .rules(aiops_rca::RulesEngine::builtin())
+        .runbook(aiops_rca::DefaultRunbook::default())
+        .planner(aiops_remediate::DefaultPlanner)
+        .action_catalogue(aiops_rca::action_catalogue());
+    if let Some(l) = llm {
+        b = b.llm(BoxedEnricher(l));
+    }
+    b.build().unwrap()
+}
+
+struct BoxedEnricher(Box<dyn LlmEnricher>);
+
+#[async_trait::async_trait]
+impl LlmEnricher for BoxedEnricher {
+    async fn enrich(&self, ctx: &AnalysisContext<'_>, d: &Diagnosis) -> aiops_core::enrichment::Enrichment {
+        self.0.enrich(ctx, d).await
+    }
+    fn provider(&self) -> &str {
+        self.0.provider()
+    }
+    fn model(&self) -> &str {
+        self.0.model()
+    }
+}
+
+/// Analyses a bundle once.
+pub async fn analyze(bundle: &serde_json::Value, llm: Option<Box<dyn LlmEnricher>>) -> Report {
+    engine(bundle, llm).analyze(AnalysisInput::default()).await.unwrap()
+}
+
+/// A grounded answer to a prompt: an explanation and a next check citing the top hypothesis's
+/// first evidence id, and its confidence raised by 0.05.
+pub fn grounded_answer(user: &str) -> String {
+    let input: serde_json::Value = serde_json::from_str(user).unwrap();
+    let top = &input["hypotheses"][0];
+    let id = top["evidence"][0].as_str().unwrap();
+    let conf = top["confidence"].as_f64().unwrap();
+    serde_json::json!({
+        "explanation": {"text": format!("The {} hypothesis is supported by {id}.", top["cause"].as_str().unwrap()), "evidence": [id]},
+        "next_checks": [{"text": "Compare the failing revision with the previous one.", "evidence": [id]}],
+        "rerank": [{"rank": 1, "confidence": (conf + 0.05).min(1.0), "reason": "the timeline fits", "evidence": [id]}],
+        "new_hypotheses": []
+    })
+    .to_string()
+}

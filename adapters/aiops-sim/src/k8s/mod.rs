@@ -11,6 +11,7 @@ pub mod resources;
 pub mod selector;
 pub mod status;
 pub mod table;
+pub mod watch;
 pub mod write;
 
 use axum::body::Bytes;
@@ -116,10 +117,11 @@ fn read_object(app: &App, t: usize, p: &ObjectPath, q: &Params, headers: &Header
     let store = app.read();
     match (&p.name, p.subresource.as_deref()) {
         (None, _) => {
-            if matches!(q.get("watch"), Some("true" | "1")) {
-                return Err(ApiError::method_not_allowed("WATCH", &p.template()));
-            }
             let format = format::negotiate(header_str(headers, header::ACCEPT))?;
+            if matches!(q.get("watch"), Some("true" | "1")) {
+                drop(store);
+                return watch::watch(app, t, p, q, format);
+            }
             Ok(json_response(read::list(&store, t, p, q, format)?))
         }
         (Some(name), None) => {

@@ -38,14 +38,14 @@ fn decode_continue(token: &str) -> Result<Key, ApiError> {
 }
 
 /// The selectors and paging of a LIST request.
-struct ListQuery {
-    labels: LabelSelector,
-    fields: FieldSelector,
+pub(crate) struct ListQuery {
+    pub(crate) labels: LabelSelector,
+    pub(crate) fields: FieldSelector,
     limit: usize,
     after: Option<Key>,
 }
 
-fn list_query(q: &Params) -> Result<ListQuery, ApiError> {
+pub(crate) fn list_query(q: &Params) -> Result<ListQuery, ApiError> {
     let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or("")).map_err(ApiError::bad_request)?;
     let fields = FieldSelector::parse(q.get("fieldSelector").unwrap_or("")).map_err(ApiError::bad_request)?;
     let limit = match q.get("limit").filter(|s| !s.is_empty()) {
