@@ -1,4 +1,5 @@
-//! The `aiops` command line: `analyze`, `eval`, `policy eval`, `audit verify`, `sim`.
+//! The `aiops` command line: `analyze`, `capture`, `eval`, `policy eval`, `audit verify`, `sim`,
+//! `demo`, `serve`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +18,9 @@ pub const EXIT_BELOW_THRESHOLD: u8 = 1;
 #[derive(Debug, Parser)]
 #[command(name = "aiops", version, about)]
 pub struct Cli {
+    /// Log format on stderr (`AIOPS_LOG` sets the level, e.g. `info` or `aiops_server=debug`).
+    #[arg(long, global = true, value_enum, env = "AIOPS_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -29,6 +33,37 @@ pub enum Format {
     Text,
     /// The report JSON of incident-bundle.md.
     Json,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for log collectors).
+    Json,
+}
+
+impl Cli {
+    /// Installs the global tracing subscriber: level from `AIOPS_LOG` (default `warn`, `info` for
+    /// `serve`), format from `--log-format`.
+    pub fn init_logging(&self) {
+        let default = if self.is_serve() { "info" } else { "warn" };
+        let filter = tracing_subscriber::EnvFilter::try_from_env("AIOPS_LOG").unwrap_or_else(|_| default.into());
+        let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        match self.log_format {
+            LogFormat::Text => fmt.init(),
+            LogFormat::Json => fmt.json().init(),
+        }
+    }
+
+    fn is_serve(&self) -> bool {
+        #[cfg(feature = "server")]
+        if matches!(self.command, Command::Serve(_)) {
+            return true;
+        }
+        false
+    }
 }
 
 /// Subcommands.
@@ -119,6 +154,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run the HTTP server: Alertmanager, Grafana and Prometheus alert ingestion, deduplication,
+    /// the incident store and API, metrics, and (with a cluster configured) diagnosis.
+    #[cfg(feature = "server")]
+    Serve(Box<crate::serve::ServeArgs>),
 }
 
 /// `aiops policy ...`.
@@ -182,6 +221,8 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
             Err(e) => bad_input(e),
         },
+        #[cfg(feature = "server")]
+        Command::Serve(args) => crate::serve::run(&args).await.map_or_else(bad_input, |()| ExitCode::SUCCESS),
     }
 }
 

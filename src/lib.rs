@@ -23,6 +23,8 @@ pub mod eval;
 pub mod live;
 #[cfg(feature = "cli")]
 pub mod live_cli;
+#[cfg(feature = "server")]
+pub mod serve;
 pub mod synth;
 pub mod text;
 

@@ -51,6 +51,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/incidents/{id}/acknowledge", post(acknowledge))
         .route("/api/v1/incidents/{id}/resolve", post(resolve))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(limit, refuse_oversized))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -106,6 +107,29 @@ async fn metrics(State(s): St) -> Response {
     s.metrics.intake_depth.set(s.intake.depth() as i64);
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())
         .into_response()
+}
+
+/// Answers 413 at once when `Content-Length` announces more than the limit: the body is never
+/// read (and a client sending `Expect: 100-continue` never sends it).
+async fn refuse_oversized(
+    State(limit): State<usize>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("body exceeds the limit of {limit} bytes"),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 fn unauthorized() -> ApiError {

@@ -25,6 +25,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod config;
 pub mod error;
 pub mod ingest;
 pub mod intake;
@@ -93,11 +94,10 @@ impl ServerConfig {
         Ok(())
     }
 
-    /// The address to bind: with no token configured, only loopback (the port is kept).
-    /// The flag is true when the configured address was replaced.
+    /// The address to bind: with no API token configured (the API would be open), only
+    /// loopback (the port is kept). The flag is true when the configured address was replaced.
     pub fn effective_listen(&self) -> (SocketAddr, bool) {
-        let open = self.api_token.is_none() && self.webhook_token.is_none();
-        if open && !self.listen.ip().is_loopback() {
+        if self.api_token.is_none() && !self.listen.ip().is_loopback() {
             (SocketAddr::from(([127, 0, 0, 1], self.listen.port())), true)
         } else {
             (self.listen, false)

@@ -180,7 +180,55 @@ impl Metrics {
         r.register("aiops_workflow_failures", "Workflow steps that failed", m.workflow_failures.clone());
         r.register("aiops_intake_queue_depth", "Alerts in the intake queue", m.intake_depth.clone());
         r.register("aiops_intake_queue_capacity", "Capacity of the intake queue in alerts", m.intake_capacity.clone());
-        Metrics { registry: r, ..m }
+        let m = Metrics { registry: r, ..m };
+        m.prefill();
+        m
+    }
+
+    /// Creates every series of bounded label values at zero, so `/metrics` declares each family
+    /// from the start (dashboards and `rate()` see 0, not "no data").
+    fn prefill(&self) {
+        use aiops_core::{Category, Decision, EvidenceKind, Severity};
+        const SOURCES: [&str; 4] = ["alertmanager", "grafana", "prometheus", "manual"];
+        for source in SOURCES {
+            let src = || SourceLabel { source: source.into() };
+            for sev in Severity::ALL {
+                drop(
+                    self.alerts_received
+                        .get_or_create(&SourceSeverity { source: source.into(), severity: sev.as_str().into() }),
+                );
+            }
+            drop(self.alerts_attached.get_or_create(&src()));
+            for reason in ["queue_full", "store_unavailable", "shutting_down"] {
+                drop(self.alerts_refused.get_or_create(&SourceReason { source: source.into(), reason: reason.into() }));
+            }
+            for reason in ["invalid_alert", "invalid_json"] {
+                drop(
+                    self.alerts_rejected.get_or_create(&SourceReason { source: source.into(), reason: reason.into() }),
+                );
+            }
+            if source != "manual" {
+                drop(self.webhook_latency.get_or_create(&src()));
+            }
+        }
+        for sev in Severity::ALL {
+            drop(self.incidents_created.get_or_create(&SeverityLabel { severity: sev.as_str().into() }));
+        }
+        for c in ["kubernetes", "prometheus", "loki"] {
+            drop(self.collector_duration.get_or_create(&CollectorLabel { collector_name: c.into() }));
+        }
+        for k in EvidenceKind::ALL {
+            drop(self.evidence_collected.get_or_create(&EvidenceLabel { evidence_type: k.as_str().into() }));
+        }
+        for c in Category::ALL {
+            drop(self.hypotheses_generated.get_or_create(&CategoryLabel { category: c.as_str().into() }));
+        }
+        for d in Decision::ALL {
+            drop(self.policy_decisions.get_or_create(&DecisionLabel { decision: d.as_str().into() }));
+        }
+        for step in ["ingest", "diagnose"] {
+            drop(self.workflow_step_duration.get_or_create(&StepLabel { step: step.into() }));
+        }
     }
 
     /// The OpenMetrics text exposition.
