@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use aiops_core::Report;
 use aiops_core::graph::GraphSnapshot;
 use aiops_server::store::{
-    AuditEntry, DedupPolicy, IncidentStore, Incoming, ListFilter, MemoryStore, Outcome, StatusChange, StoreResult,
-    StoredIncident, WorkflowState,
+    ActionRecord, AuditEntry, Claim, Decided, DedupPolicy, IncidentStore, Incoming, ListFilter, MemoryStore, Outcome,
+    StatusChange, Step, StoreResult, StoredIncident, VerificationRecord, WorkflowState,
 };
 use aiops_server::{Server, ServerConfig};
 use async_trait::async_trait;
@@ -185,14 +185,20 @@ impl IncidentStore for Slow {
     ) -> StoreResult<Option<StoredIncident>> {
         self.inner.change_status(id, c, actor, at).await
     }
-    async fn claim_received(&self, now: Timestamp, lease: Duration, limit: usize) -> StoreResult<Vec<StoredIncident>> {
-        self.inner.claim_received(now, lease, limit).await
+    async fn claim(&self, token: &str, now: Timestamp, lease: Duration, limit: usize) -> StoreResult<Vec<Claim>> {
+        self.inner.claim(token, now, lease, limit).await
     }
-    async fn save_diagnosis(&self, id: &str, r: &Report, g: &GraphSnapshot, at: Timestamp) -> StoreResult<()> {
-        self.inner.save_diagnosis(id, r, g, at).await
+    async fn advance(&self, c: &Claim, from: WorkflowState, step: &Step, at: Timestamp) -> StoreResult<bool> {
+        self.inner.advance(c, from, step, at).await
     }
-    async fn set_workflow_state(&self, id: &str, s: WorkflowState, at: Timestamp) -> StoreResult<()> {
-        self.inner.set_workflow_state(id, s, at).await
+    async fn action(&self, id: &str) -> StoreResult<Option<ActionRecord>> {
+        self.inner.action(id).await
+    }
+    async fn decide(&self, id: &str, approve: bool, actor: &str, at: Timestamp) -> StoreResult<Decided> {
+        self.inner.decide(id, approve, actor, at).await
+    }
+    async fn verifications(&self, id: &str) -> StoreResult<Vec<VerificationRecord>> {
+        self.inner.verifications(id).await
     }
     async fn report(&self, id: &str) -> StoreResult<Option<Report>> {
         self.inner.report(id).await

@@ -6,10 +6,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aiops_core::{Alert, IncidentSource, IncidentStatus};
+use aiops_core::traits::ExecutionOutcome;
+use aiops_core::{ActionType, Alert, Decision, IncidentSource, IncidentStatus, RemediationAction, ResourceRef};
 use jiff::Timestamp;
 
-use super::{DedupPolicy, IncidentStore, Incoming, ListFilter, Outcome, StatusChange, WorkflowState};
+use super::{
+    ActionRecord, ActionStatus, Decided, DedupPolicy, IncidentStore, Incoming, ListFilter, Outcome, StatusChange, Step,
+    VerificationRecord, WorkflowState, after,
+};
 
 /// A firing (or resolved) Alertmanager alert for a pod, in group `group`.
 pub fn alert(name: &str, pod: &str, status: &str, group: Option<&str>, at: &str) -> Incoming {
@@ -55,6 +59,8 @@ where
     batch_outcomes_in_order(&*fresh().await).await;
     list_get_and_status_changes(&*fresh().await).await;
     workflow_claims_and_leases(&*fresh().await).await;
+    approval_timers_and_decisions(&*fresh().await).await;
+    actions_and_verifications(&*fresh().await).await;
 }
 
 /// A repeat within the window deduplicates; after the window it opens a new incident.
@@ -167,33 +173,175 @@ pub async fn list_get_and_status_changes(s: &dyn IncidentStore) {
     assert!(matches!(o, Outcome::Created(_)), "{o:?}");
 }
 
-/// Claiming leases `received` incidents once; an expired lease is claimed again.
-pub async fn workflow_claims_and_leases(s: &dyn IncidentStore) {
-    let Outcome::Created(id) = one(s, alert("D", "p1", "firing", None, "2026-03-01T10:01:00Z")).await else {
-        panic!("create")
-    };
-    let now: Timestamp = "2026-03-01T10:02:00Z".parse().expect("ts");
-    let lease = Duration::from_secs(60);
-    let c = s.claim_received(now, lease, 10).await.expect("claim");
-    assert_eq!(c.iter().map(|i| i.incident.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
-    assert_eq!(c[0].workflow_state, WorkflowState::Collecting);
-    assert!(s.claim_received(now, lease, 10).await.expect("claim").is_empty(), "leased: not claimed twice");
-    let later: Timestamp = "2026-03-01T10:03:01Z".parse().expect("ts");
-    assert_eq!(s.claim_received(later, lease, 10).await.expect("claim").len(), 1, "expired lease is reclaimed");
+fn ts(s: &str) -> Timestamp {
+    match s.parse() {
+        Ok(t) => t,
+        Err(e) => panic!("test timestamp {s}: {e}"),
+    }
+}
+
+fn report_fixture(id: &str) -> aiops_core::Report {
     let report_json = serde_json::json!({
         "incident": {"id": id, "title": "t", "severity": "critical", "status": "open", "source": "alertmanager",
             "cluster": "c", "namespace": "shop", "service": null, "fingerprint": "f", "started_at": "2026-03-01T10:00:00Z"},
         "partial": false, "hypotheses": [], "evidence": [],
         "runbook": {"title": "r", "summary": "s", "steps": []}, "analyzed_at": "2026-03-01T10:03:00Z"});
-    let report: aiops_core::Report = match serde_json::from_value(report_json) {
+    match serde_json::from_value(report_json) {
         Ok(r) => r,
         Err(e) => panic!("report fixture: {e}"),
+    }
+}
+
+/// An action record of `id` waiting for approval until `deadline`.
+pub fn action_fixture(id: &str, deadline: Timestamp) -> ActionRecord {
+    ActionRecord {
+        incident_id: id.to_string(),
+        action: RemediationAction {
+            action: ActionType::RestartPod,
+            target: ResourceRef::namespaced("Pod", "shop", "p1"),
+            parameters: BTreeMap::new(),
+            idempotency_key: format!("{id}:restart_pod:Pod/shop/p1"),
+        },
+        decision: Decision::RequiresApproval,
+        reasons: vec!["prod needs a human".into()],
+        blast_radius: 25.0,
+        dry_run: false,
+        status: ActionStatus::AwaitingApproval,
+        approval_deadline: Some(deadline),
+        decided_by: None,
+        decided_at: None,
+        started_at: None,
+        finished_at: None,
+        outcome: None,
+    }
+}
+
+/// Claiming leases due incidents once; an expired lease is claimed again and the old holder
+/// can no longer commit; a step commits its state, report and audit together.
+pub async fn workflow_claims_and_leases(s: &dyn IncidentStore) {
+    let Outcome::Created(id) = one(s, alert("D", "p1", "firing", None, "2026-03-01T10:01:00Z")).await else {
+        panic!("create")
     };
+    let now = ts("2026-03-01T10:02:00Z");
+    let lease = Duration::from_secs(60);
+    let c = s.claim("w1", now, lease, 10).await.expect("claim");
+    assert_eq!(c.iter().map(|c| c.incident.incident.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    assert_eq!(c[0].incident.workflow_state, WorkflowState::Received);
+    assert!(s.claim("w2", now, lease, 10).await.expect("claim").is_empty(), "leased: not claimed twice");
+    let later = ts("2026-03-01T10:03:01Z");
+    let c2 = s.claim("w2", later, lease, 10).await.expect("claim");
+    assert_eq!(c2.len(), 1, "an expired lease is reclaimed");
+    let to_collecting =
+        Step { to: Some(WorkflowState::Collecting), lease_until: Some(after(later, lease)), ..Step::default() };
+    assert!(!s.advance(&c[0], WorkflowState::Received, &to_collecting, later).await.expect("advance"), "lost lease");
+    assert!(s.advance(&c2[0], WorkflowState::Received, &to_collecting, later).await.expect("advance"));
+    assert!(
+        !s.advance(&c2[0], WorkflowState::Received, &to_collecting, later).await.expect("advance"),
+        "a step commits once: the state moved on"
+    );
+    let report = report_fixture(&id);
     let graph = aiops_core::graph::GraphSnapshot::default();
-    s.save_diagnosis(&id, &report, &graph, later).await.expect("save");
-    assert_eq!(s.get(&id).await.expect("get").expect("exists").workflow_state, WorkflowState::Diagnosed);
+    let diagnosed = Step {
+        to: Some(WorkflowState::Diagnosed),
+        diagnosis: Some((report.clone(), graph.clone())),
+        audit: Some(("diagnosed".into(), serde_json::json!({"top": null}))),
+        ..Step::default()
+    };
+    assert!(s.advance(&c2[0], WorkflowState::Collecting, &diagnosed, later).await.expect("advance"));
+    let inc = s.get(&id).await.expect("get").expect("exists");
+    assert_eq!(inc.workflow_state, WorkflowState::Diagnosed);
     assert_eq!(s.report(&id).await.expect("report"), Some(report));
     assert_eq!(s.graph(&id).await.expect("graph"), Some(graph));
-    let far: Timestamp = "2026-03-02T10:00:00Z".parse().expect("ts");
-    assert!(s.claim_received(far, lease, 10).await.expect("claim").is_empty(), "diagnosed is not reclaimed");
+    let trail: Vec<String> = s.audit(&id).await.expect("audit").into_iter().map(|a| a.action_type).collect();
+    assert_eq!(trail, ["created", "diagnosed"]);
+    // Released without a deadline: due again at once (the next step).
+    let c3 = s.claim("w3", later, lease, 10).await.expect("claim");
+    assert_eq!(c3.len(), 1);
+    assert_eq!(c3[0].incident.workflow_state, WorkflowState::Diagnosed);
+}
+
+/// A persisted deadline: an incident waiting for approval is due at its deadline or when a
+/// human decides, whichever is first; a decision is recorded once, and not after the deadline.
+pub async fn approval_timers_and_decisions(s: &dyn IncidentStore) {
+    let Outcome::Created(id) = one(s, alert("E", "p1", "firing", None, "2026-03-01T10:01:00Z")).await else {
+        panic!("create")
+    };
+    let now = ts("2026-03-01T10:02:00Z");
+    let deadline = ts("2026-03-01T11:02:00Z");
+    let lease = Duration::from_secs(60);
+    assert!(matches!(s.decide(&id, true, "bob", now).await.expect("decide"), Decided::NotAwaiting(None)));
+    assert_eq!(s.decide("nope", true, "bob", now).await.expect("decide"), Decided::NotFound);
+    let c = s.claim("w1", now, lease, 10).await.expect("claim").remove(0);
+    let wait = Step {
+        to: Some(WorkflowState::AwaitingApproval),
+        due_at: Some(deadline),
+        action: Some(action_fixture(&id, deadline)),
+        audit: Some(("approval_requested".into(), serde_json::json!({}))),
+        ..Step::default()
+    };
+    assert!(s.advance(&c, WorkflowState::Received, &wait, now).await.expect("advance"));
+    assert_eq!(s.action(&id).await.expect("action"), Some(action_fixture(&id, deadline)));
+    let soon = ts("2026-03-01T10:30:00Z");
+    assert!(s.claim("w2", soon, lease, 10).await.expect("claim").is_empty(), "not due before its deadline");
+    assert!(s.claim("w2", deadline, lease, 10).await.expect("claim").len() == 1, "due at its deadline");
+    // A fresh incident to decide on before the deadline.
+    let Outcome::Created(id2) = one(s, alert("E", "p2", "firing", None, "2026-03-01T10:01:00Z")).await else {
+        panic!("create")
+    };
+    let c2 = s.claim("w3", now, lease, 10).await.expect("claim").remove(0);
+    assert_eq!(c2.incident.incident.id, id2);
+    let wait2 = Step { action: Some(action_fixture(&id2, deadline)), ..wait.clone() };
+    assert!(s.advance(&c2, WorkflowState::Received, &wait2, now).await.expect("advance"));
+    let Decided::Recorded(a) = s.decide(&id2, true, "bob", soon).await.expect("decide") else { panic!("recorded") };
+    assert_eq!((a.status, a.decided_by.as_deref(), a.decided_at), (ActionStatus::Approved, Some("bob"), Some(soon)));
+    assert!(
+        matches!(s.decide(&id2, false, "eve", soon).await.expect("decide"), Decided::NotAwaiting(Some(_))),
+        "decided once"
+    );
+    let due = s.claim("w4", soon, lease, 10).await.expect("claim");
+    assert_eq!(due.iter().map(|c| c.incident.incident.id.as_str()).collect::<Vec<_>>(), [id2.as_str()], "due now");
+    // After the deadline nobody can approve any more.
+    let Outcome::Created(id3) = one(s, alert("E", "p3", "firing", None, "2026-03-01T10:01:00Z")).await else {
+        panic!("create")
+    };
+    let c3 = s.claim("w5", now, lease, 10).await.expect("claim").remove(0);
+    assert_eq!(c3.incident.incident.id, id3);
+    let wait3 = Step { action: Some(action_fixture(&id3, deadline)), ..wait };
+    assert!(s.advance(&c3, WorkflowState::Received, &wait3, now).await.expect("advance"));
+    let too_late = ts("2026-03-01T11:02:01Z");
+    assert!(matches!(s.decide(&id3, true, "bob", too_late).await.expect("decide"), Decided::NotAwaiting(Some(_))));
+    let trail: Vec<String> = s.audit(&id2).await.expect("audit").into_iter().map(|a| a.action_type).collect();
+    assert_eq!(trail, ["created", "approval_requested", "approved"]);
+}
+
+/// Action outcomes and verification results are stored with the step that produced them.
+pub async fn actions_and_verifications(s: &dyn IncidentStore) {
+    let Outcome::Created(id) = one(s, alert("F", "p1", "firing", None, "2026-03-01T10:01:00Z")).await else {
+        panic!("create")
+    };
+    let now = ts("2026-03-01T10:02:00Z");
+    let c = s.claim("w1", now, Duration::from_secs(60), 10).await.expect("claim").remove(0);
+    let mut a = action_fixture(&id, now);
+    a.status = ActionStatus::Succeeded;
+    a.started_at = Some(now);
+    a.finished_at = Some(now);
+    a.outcome = Some(ExecutionOutcome { success: true, dry_run: false, message: "deleted pod p1".into() });
+    let v = VerificationRecord {
+        incident_id: id.clone(),
+        action_key: a.action.idempotency_key.clone(),
+        success: true,
+        details: serde_json::json!({"alerts_resolved": true}),
+        verified_at: now,
+    };
+    let step = Step {
+        to: Some(WorkflowState::Resolved),
+        action: Some(a.clone()),
+        verification: Some(v.clone()),
+        ..Step::default()
+    };
+    assert!(s.advance(&c, WorkflowState::Received, &step, now).await.expect("advance"));
+    assert_eq!(s.action(&id).await.expect("action"), Some(a));
+    assert_eq!(s.verifications(&id).await.expect("verifications"), vec![v]);
+    let later = ts("2026-03-02T10:00:00Z");
+    assert!(s.claim("w2", later, Duration::from_secs(60), 10).await.expect("claim").is_empty(), "finished");
 }

@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{
-    AlertState, AuditEntry, DedupPolicy, IncidentStore, Incoming, ListFilter, Outcome, StatusChange, StoreError,
-    StoreResult, StoredIncident, WorkflowState, after, fresh_id, window_start,
+    ActionRecord, ActionStatus, AlertState, AuditEntry, Claim, Decided, DedupPolicy, IncidentStore, Incoming,
+    ListFilter, Outcome, StatusChange, Step, StoreError, StoreResult, StoredIncident, VerificationRecord,
+    WorkflowState, after, fresh_id, is_terminal, window_start,
 };
 
 #[derive(Default)]
@@ -20,9 +21,51 @@ struct Rec {
     /// fingerprint -> still firing
     alerts: BTreeMap<String, bool>,
     lease_until: Option<Timestamp>,
+    lease_token: Option<String>,
+    due_at: Option<Timestamp>,
     report: Option<Report>,
     graph: Option<GraphSnapshot>,
+    action: Option<ActionRecord>,
+    verifications: Vec<VerificationRecord>,
     audit: Vec<AuditEntry>,
+}
+
+impl Rec {
+    /// Due for a worker at `now`: unfinished, unleased, no later deadline.
+    fn due(&self, now: Timestamp) -> bool {
+        self.inc.as_ref().is_some_and(|i| !is_terminal(i.workflow_state))
+            && self.lease_until.is_none_or(|l| l < now)
+            && self.due_at.is_none_or(|d| d <= now)
+    }
+
+    fn apply(&mut self, id: &str, step: &Step, at: Timestamp) {
+        self.due_at = step.due_at;
+        self.lease_until = step.lease_until;
+        if step.lease_until.is_none() {
+            self.lease_token = None;
+        }
+        if let Some(inc) = self.inc.as_mut() {
+            if let Some(to) = step.to {
+                inc.workflow_state = to;
+            }
+            inc.updated_at = at;
+        }
+        if let Some((report, graph)) = &step.diagnosis {
+            self.report = Some(report.clone());
+            self.graph = Some(graph.clone());
+        }
+        if let Some(a) = &step.action {
+            self.action = Some(a.clone());
+        }
+        if let Some(v) = &step.verification {
+            self.verifications.push(v.clone());
+        }
+        if let Some((kind, details)) = &step.audit {
+            let mut e = audit(id, kind, "system", at);
+            e.details = details.clone();
+            self.audit.push(e);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -214,56 +257,69 @@ impl IncidentStore for MemoryStore {
         Ok(Some(out))
     }
 
-    async fn claim_received(&self, now: Timestamp, lease: Duration, limit: usize) -> StoreResult<Vec<StoredIncident>> {
+    async fn claim(&self, token: &str, now: Timestamp, lease: Duration, limit: usize) -> StoreResult<Vec<Claim>> {
         let mut g = self.lock()?;
         let until = after(now, lease);
-        let mut out = Vec::new();
         let mut ids: Vec<(Timestamp, String)> = g
             .recs
             .iter()
-            .filter_map(|(id, r)| {
-                let inc = r.inc.as_ref()?;
-                let ready = inc.workflow_state == WorkflowState::Received
-                    || (inc.workflow_state == WorkflowState::Collecting && r.lease_until.is_some_and(|l| l < now));
-                ready.then(|| (inc.created_at, id.clone()))
-            })
+            .filter(|(_, r)| r.due(now))
+            .filter_map(|(id, r)| Some((r.inc.as_ref()?.created_at, id.clone())))
             .collect();
         ids.sort();
+        let mut out = Vec::new();
         for (_, id) in ids.into_iter().take(limit) {
             if let Some(rec) = g.recs.get_mut(&id) {
                 rec.lease_until = Some(until);
-                if let Some(inc) = rec.inc.as_mut() {
-                    inc.workflow_state = WorkflowState::Collecting;
-                    inc.updated_at = now;
-                    out.push(inc.clone());
+                rec.lease_token = Some(token.to_string());
+                if let Some(inc) = rec.inc.as_ref() {
+                    out.push(Claim { incident: inc.clone(), token: token.to_string() });
                 }
             }
         }
         Ok(out)
     }
 
-    async fn save_diagnosis(&self, id: &str, report: &Report, graph: &GraphSnapshot, at: Timestamp) -> StoreResult<()> {
+    async fn advance(&self, claim: &Claim, from: WorkflowState, step: &Step, at: Timestamp) -> StoreResult<bool> {
         let mut g = self.lock()?;
-        let rec = g.recs.get_mut(id).ok_or_else(|| StoreError(format!("no incident {id}")))?;
-        rec.report = Some(report.clone());
-        rec.graph = Some(graph.clone());
-        rec.lease_until = None;
-        if let Some(inc) = rec.inc.as_mut() {
-            inc.workflow_state = WorkflowState::Diagnosed;
-            inc.updated_at = at;
+        let id = claim.incident.incident.id.as_str();
+        let Some(rec) = g.recs.get_mut(id) else { return Ok(false) };
+        let current = rec.inc.as_ref().map(|i| i.workflow_state);
+        if current != Some(from) || rec.lease_token.as_deref() != Some(claim.token.as_str()) {
+            return Ok(false);
         }
-        Ok(())
+        rec.apply(id, step, at);
+        Ok(true)
     }
 
-    async fn set_workflow_state(&self, id: &str, state: WorkflowState, at: Timestamp) -> StoreResult<()> {
+    async fn action(&self, id: &str) -> StoreResult<Option<ActionRecord>> {
+        Ok(self.lock()?.recs.get(id).and_then(|r| r.action.clone()))
+    }
+
+    async fn decide(&self, id: &str, approve: bool, actor: &str, at: Timestamp) -> StoreResult<Decided> {
         let mut g = self.lock()?;
-        let rec = g.recs.get_mut(id).ok_or_else(|| StoreError(format!("no incident {id}")))?;
-        rec.lease_until = None;
-        if let Some(inc) = rec.inc.as_mut() {
-            inc.workflow_state = state;
+        let Some(rec) = g.recs.get_mut(id) else { return Ok(Decided::NotFound) };
+        let Some(action) = rec
+            .action
+            .as_mut()
+            .filter(|a| a.status == ActionStatus::AwaitingApproval && a.approval_deadline.is_none_or(|d| d >= at))
+        else {
+            return Ok(Decided::NotAwaiting(rec.action.clone()));
+        };
+        action.status = if approve { ActionStatus::Approved } else { ActionStatus::Rejected };
+        action.decided_by = Some(actor.to_string());
+        action.decided_at = Some(at);
+        let out = action.clone();
+        if let Some(inc) = rec.inc.as_mut().filter(|i| i.workflow_state == WorkflowState::AwaitingApproval) {
             inc.updated_at = at;
+            rec.due_at = Some(at);
         }
-        Ok(())
+        rec.audit.push(audit(id, if approve { "approved" } else { "rejected" }, actor, at));
+        Ok(Decided::Recorded(out))
+    }
+
+    async fn verifications(&self, id: &str) -> StoreResult<Vec<VerificationRecord>> {
+        Ok(self.lock()?.recs.get(id).map(|r| r.verifications.clone()).unwrap_or_default())
     }
 
     async fn report(&self, id: &str) -> StoreResult<Option<Report>> {

@@ -1,5 +1,6 @@
 //! The [`IncidentStore`] trait, its record types, and the stores: [`MemoryStore`] (tests,
-//! ephemeral use) and [`SqliteStore`] (the embedded default).
+//! ephemeral use) and [`SqlStore`]: SQLite (the embedded default, one file) or PostgreSQL
+//! (several replicas on one database).
 //!
 //! Ingestion semantics every store implements, per alert of a batch, in order, inside one
 //! transaction (the conformance suite in [`conformance`] checks them):
@@ -16,7 +17,8 @@
 use std::time::Duration;
 
 use aiops_core::graph::GraphSnapshot;
-use aiops_core::{Alert, Incident, IncidentStatus, Report};
+use aiops_core::traits::ExecutionOutcome;
+use aiops_core::{Alert, Decision, Incident, IncidentStatus, RemediationAction, Report};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -24,8 +26,12 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod memory;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 
 pub use memory::MemoryStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::{SqlStore, SqlStore as SqliteStore, SqlStore as PostgresStore};
 
 /// A store failure.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -322,15 +328,27 @@ pub trait IncidentStore: Send + Sync {
         at: Timestamp,
     ) -> StoreResult<Option<StoredIncident>>;
 
-    /// Leases up to `limit` incidents waiting in `received` (or in `collecting` with an expired
-    /// lease, i.e. left by a crashed worker), moving them to `collecting` until `now + lease`.
-    async fn claim_received(&self, now: Timestamp, lease: Duration, limit: usize) -> StoreResult<Vec<StoredIncident>>;
+    /// Leases up to `limit` incidents whose workflow is due: not finished, not leased (or leased
+    /// until before `now`, i.e. left by a crashed worker) and with no deadline after `now`. Each
+    /// is leased to `token` until `now + lease`; with PostgreSQL concurrent claimers skip each
+    /// other's rows (`FOR UPDATE SKIP LOCKED`), so one incident goes to one worker.
+    async fn claim(&self, token: &str, now: Timestamp, lease: Duration, limit: usize) -> StoreResult<Vec<Claim>>;
 
-    /// Stores the analysis of an incident and moves it to `diagnosed`.
-    async fn save_diagnosis(&self, id: &str, report: &Report, graph: &GraphSnapshot, at: Timestamp) -> StoreResult<()>;
+    /// Commits one workflow step in one transaction: moves the incident from `from` to
+    /// `step.to` with everything the step produced (report, action, verification, audit), if
+    /// and only if it is still in `from` and leased to `claim.token`. False when the lease was
+    /// lost (another worker owns the incident now): nothing was written.
+    async fn advance(&self, claim: &Claim, from: WorkflowState, step: &Step, at: Timestamp) -> StoreResult<bool>;
 
-    /// Moves an incident to a workflow state.
-    async fn set_workflow_state(&self, id: &str, state: WorkflowState, at: Timestamp) -> StoreResult<()>;
+    /// The remediation action of an incident, if one was proposed.
+    async fn action(&self, id: &str) -> StoreResult<Option<ActionRecord>>;
+
+    /// Records a human's approval or rejection of the action waiting for one, and makes the
+    /// incident due so a worker picks it up. Writes an audit entry.
+    async fn decide(&self, id: &str, approve: bool, actor: &str, at: Timestamp) -> StoreResult<Decided>;
+
+    /// The verification results of an incident, oldest first.
+    async fn verifications(&self, id: &str) -> StoreResult<Vec<VerificationRecord>>;
 
     /// The stored report.
     async fn report(&self, id: &str) -> StoreResult<Option<Report>>;
@@ -343,6 +361,155 @@ pub trait IncidentStore: Send + Sync {
 
     /// The audit trail of an incident, oldest first.
     async fn audit(&self, id: &str) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// A leased incident: what [`IncidentStore::claim`] returns and [`IncidentStore::advance`] checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// The incident as claimed.
+    pub incident: StoredIncident,
+    /// The lease token (unique per claim).
+    pub token: String,
+}
+
+/// What one workflow step commits (see [`IncidentStore::advance`]).
+#[derive(Debug, Clone, Default)]
+pub struct Step {
+    /// The next state (`None`: stay, e.g. to renew the lease or record an execution start).
+    pub to: Option<WorkflowState>,
+    /// When the incident is next due (a persisted timer: approval expiry, verification wait).
+    pub due_at: Option<Timestamp>,
+    /// Keep the lease until then (`None`: release it, the incident waits for `due_at` or a human).
+    pub lease_until: Option<Timestamp>,
+    /// The diagnosis to store (`reports`, `evidence`, `hypotheses`, `runbooks`).
+    pub diagnosis: Option<(Report, GraphSnapshot)>,
+    /// The remediation action to insert or update (`remediation_actions`).
+    pub action: Option<ActionRecord>,
+    /// A verification result to append (`verification_results`).
+    pub verification: Option<VerificationRecord>,
+    /// The audit record of the step: (action type, details); actor `system`.
+    pub audit: Option<(String, serde_json::Value)>,
+}
+
+/// Where a remediation action stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    /// The policy wants a human; waiting until the deadline.
+    AwaitingApproval,
+    /// Allowed (by the policy or a human); not started.
+    Approved,
+    /// A human said no.
+    Rejected,
+    /// Nobody decided before the deadline.
+    Expired,
+    /// The policy denied it.
+    Denied,
+    /// The executor was called (committed before the call: a crash here is never retried).
+    Executing,
+    /// The executor reported success.
+    Succeeded,
+    /// The executor reported failure (or errored).
+    Failed,
+    /// A worker died during execution; the outcome is unknown and it is not retried.
+    Interrupted,
+}
+
+impl ActionStatus {
+    /// Every status.
+    pub const ALL: &'static [ActionStatus] = &[
+        ActionStatus::AwaitingApproval,
+        ActionStatus::Approved,
+        ActionStatus::Rejected,
+        ActionStatus::Expired,
+        ActionStatus::Denied,
+        ActionStatus::Executing,
+        ActionStatus::Succeeded,
+        ActionStatus::Failed,
+        ActionStatus::Interrupted,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::AwaitingApproval => "awaiting_approval",
+            ActionStatus::Approved => "approved",
+            ActionStatus::Rejected => "rejected",
+            ActionStatus::Expired => "expired",
+            ActionStatus::Denied => "denied",
+            ActionStatus::Executing => "executing",
+            ActionStatus::Succeeded => "succeeded",
+            ActionStatus::Failed => "failed",
+            ActionStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|a| a.as_str() == s)
+    }
+}
+
+/// One remediation action of an incident (`remediation_actions`), keyed by its idempotency key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    /// The incident.
+    pub incident_id: String,
+    /// The action (its `idempotency_key` is the record's key).
+    pub action: RemediationAction,
+    /// The policy verdict.
+    pub decision: Decision,
+    /// The policy's reasons.
+    pub reasons: Vec<String>,
+    /// The blast radius score.
+    pub blast_radius: f64,
+    /// Whether execution only validates.
+    pub dry_run: bool,
+    /// Where it stands.
+    pub status: ActionStatus,
+    /// Until when a human may approve it.
+    pub approval_deadline: Option<Timestamp>,
+    /// Who approved or rejected it.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<Timestamp>,
+    /// When the executor was called.
+    pub started_at: Option<Timestamp>,
+    /// When it returned.
+    pub finished_at: Option<Timestamp>,
+    /// What it returned.
+    pub outcome: Option<ExecutionOutcome>,
+}
+
+/// One verification of an executed action (`verification_results`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerificationRecord {
+    /// The incident.
+    pub incident_id: String,
+    /// The action's idempotency key.
+    pub action_key: String,
+    /// Whether the problem is gone.
+    pub success: bool,
+    /// What was checked.
+    pub details: serde_json::Value,
+    /// When.
+    pub verified_at: Timestamp,
+}
+
+/// What [`IncidentStore::decide`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decided {
+    /// Recorded; the action as it now stands.
+    Recorded(ActionRecord),
+    /// The incident has no action waiting for approval (or its deadline passed); its action, if any.
+    NotAwaiting(Option<ActionRecord>),
+    /// No such incident.
+    NotFound,
+}
+
+/// True for the states a workflow ends in.
+pub fn is_terminal(state: WorkflowState) -> bool {
+    matches!(state, WorkflowState::Resolved | WorkflowState::Escalated | WorkflowState::Closed | WorkflowState::Failed)
 }
 
 /// The id of a new incident: the core's stable id, or when that id is already taken (the same

@@ -1,0 +1,927 @@
+//! The SQL [`IncidentStore`], one implementation for two databases (sqlx `Any`, runtime
+//! queries with `$N` parameters, which both accept):
+//!
+//! - **SQLite**, the embedded default: one file, WAL, `synchronous=FULL`, foreign keys; write
+//!   transactions start with `BEGIN IMMEDIATE`, so the single writer never deadlocks.
+//! - **PostgreSQL**, for several replicas on one database: ingest batches take transaction-scoped
+//!   advisory locks on their fingerprints and group keys (two replicas never open two incidents
+//!   for one alert), and workflow claims lease rows with `FOR UPDATE SKIP LOCKED`.
+//!
+//! The tables are the original's seven (`original-design.md` §3.5): `incidents` (plus the
+//! lifecycle and workflow columns), `evidence`, `hypotheses`, `remediation_actions`,
+//! `verification_results`, `audit_logs`, `runbooks`; plus `incident_alerts` (the fingerprints of
+//! each incident, for dedup and resolution), `reports` (the whole report and graph as JSON) and
+//! `aiops_migrations`. Migrations are applied at open. Timestamps are integer nanoseconds since
+//! the epoch, JSON is text, so one schema serves both databases.
+
+use std::time::Duration;
+
+use aiops_core::graph::GraphSnapshot;
+use aiops_core::{Decision, Incident, IncidentSource, IncidentStatus, Report, Severity};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::AnyConnection;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+use super::{
+    ActionRecord, ActionStatus, AlertState, AuditEntry, Claim, Decided, DedupPolicy, IncidentStore, Incoming,
+    ListFilter, Outcome, StatusChange, Step, StoreError, StoreResult, StoredIncident, VerificationRecord,
+    WorkflowState, after, window_start,
+};
+
+/// Which database a [`SqlStore`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (one file).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The schema migrations, in order; `{serial}` is the dialect's auto-increment key.
+pub const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE incidents (
+    id TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT,
+    severity TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    source TEXT NOT NULL,
+    cluster TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    service TEXT,
+    pod TEXT,
+    labels TEXT NOT NULL DEFAULT '{}',
+    annotations TEXT NOT NULL DEFAULT '{}',
+    started_at BIGINT NOT NULL,
+    acknowledged_at BIGINT,
+    resolved_at BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    alert_count BIGINT NOT NULL DEFAULT 1,
+    group_key TEXT,
+    workflow_state TEXT NOT NULL DEFAULT 'received',
+    due_at BIGINT,
+    lease_token TEXT,
+    lease_until BIGINT,
+    alert TEXT NOT NULL
+);
+CREATE INDEX incidents_fingerprint ON incidents(fingerprint);
+CREATE INDEX incidents_status ON incidents(status);
+CREATE INDEX incidents_cluster_ns ON incidents(cluster, namespace);
+CREATE INDEX incidents_started ON incidents(started_at DESC);
+CREATE INDEX incidents_open_group ON incidents(group_key) WHERE status NOT IN ('resolved', 'closed');
+CREATE INDEX incidents_workflow ON incidents(created_at)
+    WHERE workflow_state NOT IN ('resolved', 'escalated', 'closed', 'failed');
+CREATE TABLE incident_alerts (
+    incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    fingerprint TEXT NOT NULL,
+    firing BIGINT NOT NULL,
+    open BIGINT NOT NULL,
+    PRIMARY KEY (incident_id, fingerprint)
+);
+CREATE INDEX incident_alerts_open_fp ON incident_alerts(fingerprint) WHERE open = 1;
+CREATE TABLE reports (
+    incident_id TEXT PRIMARY KEY REFERENCES incidents(id) ON DELETE CASCADE,
+    report TEXT NOT NULL,
+    graph TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE evidence (
+    incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    evidence_type TEXT NOT NULL,
+    source TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    signal_strength DOUBLE PRECISION NOT NULL,
+    data TEXT NOT NULL,
+    collected_at BIGINT NOT NULL,
+    PRIMARY KEY (incident_id, id)
+);
+CREATE TABLE hypotheses (
+    incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    rank BIGINT NOT NULL,
+    cause TEXT NOT NULL,
+    category TEXT NOT NULL,
+    title TEXT NOT NULL,
+    confidence DOUBLE PRECISION NOT NULL,
+    data TEXT NOT NULL,
+    generated_at BIGINT NOT NULL,
+    PRIMARY KEY (incident_id, rank)
+);
+CREATE TABLE runbooks (
+    incident_id TEXT PRIMARY KEY REFERENCES incidents(id) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    content TEXT NOT NULL,
+    generated_at BIGINT NOT NULL
+);
+CREATE TABLE remediation_actions (
+    id TEXT PRIMARY KEY,
+    incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    action_type TEXT NOT NULL,
+    target TEXT NOT NULL,
+    action TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    blast_radius DOUBLE PRECISION NOT NULL,
+    dry_run BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    approval_deadline BIGINT,
+    decided_by TEXT,
+    decided_at BIGINT,
+    started_at BIGINT,
+    finished_at BIGINT,
+    outcome TEXT
+);
+CREATE INDEX remediation_actions_incident ON remediation_actions(incident_id);
+CREATE TABLE verification_results (
+    seq {serial},
+    incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    action_id TEXT NOT NULL,
+    success BIGINT NOT NULL,
+    details TEXT NOT NULL,
+    verified_at BIGINT NOT NULL
+);
+CREATE INDEX verification_results_incident ON verification_results(incident_id, seq);
+CREATE TABLE audit_logs (
+    seq {serial},
+    incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    action_type TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    details TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX audit_logs_incident ON audit_logs(incident_id, seq);
+"#,
+)];
+
+/// The advisory lock key of the migrations (PostgreSQL).
+const MIGRATION_LOCK: i64 = 0x6169_6f70_735f_6d69;
+
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError(format!("sql: {e}"))
+}
+
+fn ns(t: Timestamp) -> i64 {
+    i64::try_from(t.as_nanosecond()).unwrap_or(if t.as_second() < 0 { i64::MIN } else { i64::MAX })
+}
+
+fn ts(v: i64) -> Timestamp {
+    Timestamp::from_nanosecond(i128::from(v)).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(StoreError::from_display)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(StoreError::from_display)
+}
+
+/// A stable 64-bit key of a string (FNV-1a), for advisory locks.
+fn lock_key(s: &str) -> i64 {
+    let h = s.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+/// The SQL store (SQLite or PostgreSQL).
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl SqlStore {
+    /// Opens `postgres://...` / `postgresql://...`, or else a SQLite file (`sqlite:PATH`,
+    /// `sqlite://PATH` or a plain path; created if missing), and applies the migrations.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Self::connect(url, Dialect::Postgres, 16).await;
+        }
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        Self::connect(&format!("sqlite://{path}?mode=rwc"), Dialect::Sqlite, 4).await
+    }
+
+    async fn connect(url: &str, dialect: Dialect, max: u32) -> StoreResult<Self> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |c, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        c.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(db)?;
+        let store = Self { pool, dialect };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The JSON text column `sql` selects for `id`, parsed.
+    async fn json_of<T: serde::de::DeserializeOwned>(&self, sql: &str, id: &str) -> StoreResult<Option<T>> {
+        let v: Option<String> = sqlx::query_scalar(sql).bind(id).fetch_optional(&self.pool).await.map_err(db)?;
+        v.as_deref().map(from_json).transpose()
+    }
+
+    /// Which database this is.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Begins a write transaction (SQLite: `BEGIN IMMEDIATE`, taking the write lock up front).
+    async fn write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db),
+            Dialect::Postgres => self.pool.begin().await.map_err(db),
+        }
+    }
+
+    /// Takes transaction-scoped advisory locks on `keys` in sorted order (PostgreSQL; SQLite's
+    /// write transaction already excludes every other writer).
+    async fn lock(&self, c: &mut AnyConnection, keys: &mut Vec<i64>) -> StoreResult<()> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(());
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys.iter() {
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) l")
+                .bind(*k)
+                .execute(&mut *c)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        self.lock(&mut tx, &mut vec![MIGRATION_LOCK]).await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS aiops_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let serial = match self.dialect {
+            Dialect::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+            Dialect::Postgres => "BIGSERIAL PRIMARY KEY",
+        };
+        for (version, sql) in MIGRATIONS {
+            let done = sqlx::query("SELECT version FROM aiops_migrations WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            if done.is_some() {
+                continue;
+            }
+            let sql = sql.replace("{serial}", serial);
+            sqlx::raw_sql(&sql).execute(&mut *tx).await.map_err(db)?;
+            sqlx::query("INSERT INTO aiops_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(version)
+                .bind(ns(Timestamp::now()))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+}
+
+fn row_to_incident(r: &AnyRow) -> StoreResult<StoredIncident> {
+    let g = |c: &str| r.try_get::<String, _>(c).map_err(db);
+    let og = |c: &str| r.try_get::<Option<String>, _>(c).map_err(db);
+    let ot = |c: &str| r.try_get::<Option<i64>, _>(c).map(|v| v.map(ts)).map_err(db);
+    let t = |c: &str| r.try_get::<i64, _>(c).map(ts).map_err(db);
+    let bad = |c: &str, v: &str| StoreError(format!("bad {c} {v:?} in the incidents table"));
+    let severity = g("severity")?;
+    let status = g("status")?;
+    let source = g("source")?;
+    let state = g("workflow_state")?;
+    Ok(StoredIncident {
+        incident: Incident {
+            id: g("id")?,
+            fingerprint: g("fingerprint")?,
+            title: g("title")?,
+            description: og("description")?,
+            severity: Severity::parse(&severity).ok_or_else(|| bad("severity", &severity))?,
+            status: IncidentStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
+            source: IncidentSource::parse(&source).ok_or_else(|| bad("source", &source))?,
+            cluster: g("cluster")?,
+            namespace: g("namespace")?,
+            service: og("service")?,
+            pod: og("pod")?,
+            labels: from_json(&g("labels")?)?,
+            annotations: from_json(&g("annotations")?)?,
+            started_at: t("started_at")?,
+        },
+        acknowledged_at: ot("acknowledged_at")?,
+        resolved_at: ot("resolved_at")?,
+        created_at: t("created_at")?,
+        updated_at: t("updated_at")?,
+        last_seen_at: t("last_seen_at")?,
+        alert_count: r.try_get::<i64, _>("alert_count").map_err(db)?.max(0) as u64,
+        group_key: og("group_key")?,
+        workflow_state: WorkflowState::parse(&state).ok_or_else(|| bad("workflow_state", &state))?,
+        alert: from_json(&g("alert")?)?,
+    })
+}
+
+fn row_to_action(r: &AnyRow) -> StoreResult<ActionRecord> {
+    let g = |c: &str| r.try_get::<String, _>(c).map_err(db);
+    let og = |c: &str| r.try_get::<Option<String>, _>(c).map_err(db);
+    let ot = |c: &str| r.try_get::<Option<i64>, _>(c).map(|v| v.map(ts)).map_err(db);
+    let decision = g("decision")?;
+    let status = g("status")?;
+    Ok(ActionRecord {
+        incident_id: g("incident_id")?,
+        action: from_json(&g("action")?)?,
+        decision: Decision::parse(&decision).ok_or_else(|| StoreError(format!("bad decision {decision:?}")))?,
+        reasons: from_json(&g("reasons")?)?,
+        blast_radius: r.try_get::<f64, _>("blast_radius").map_err(db)?,
+        dry_run: r.try_get::<i64, _>("dry_run").map_err(db)? != 0,
+        status: ActionStatus::parse(&status).ok_or_else(|| StoreError(format!("bad action status {status:?}")))?,
+        approval_deadline: ot("approval_deadline")?,
+        decided_by: og("decided_by")?,
+        decided_at: ot("decided_at")?,
+        started_at: ot("started_at")?,
+        finished_at: ot("finished_at")?,
+        outcome: og("outcome")?.as_deref().map(from_json).transpose()?,
+    })
+}
+
+async fn audit_in(
+    c: &mut AnyConnection,
+    id: &str,
+    action: &str,
+    actor: &str,
+    details: &str,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_logs (incident_id, action_type, actor, details, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(action)
+    .bind(actor)
+    .bind(details)
+    .bind(ns(at))
+    .execute(c)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn close_alerts(c: &mut AnyConnection, id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE incident_alerts SET open = 0 WHERE incident_id = $1").bind(id).execute(c).await.map_err(db)?;
+    Ok(())
+}
+
+/// The open incident carrying `fp`, most recently seen first: (id, last_seen_at).
+async fn open_by_fp(c: &mut AnyConnection, fp: &str) -> StoreResult<Option<(String, i64)>> {
+    let row = sqlx::query(
+        "SELECT i.id, i.last_seen_at FROM incident_alerts a JOIN incidents i ON i.id = a.incident_id \
+         WHERE a.fingerprint = $1 AND a.open = 1 ORDER BY i.last_seen_at DESC LIMIT 1",
+    )
+    .bind(fp)
+    .fetch_optional(c)
+    .await
+    .map_err(db)?;
+    row.map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?))).transpose()
+}
+
+async fn touch(c: &mut AnyConnection, id: &str, fp: &str, at: i64) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO incident_alerts (incident_id, fingerprint, firing, open) VALUES ($1, $2, 1, 1) \
+         ON CONFLICT (incident_id, fingerprint) DO UPDATE SET firing = 1, open = 1",
+    )
+    .bind(id)
+    .bind(fp)
+    .execute(&mut *c)
+    .await
+    .map_err(db)?;
+    sqlx::query("UPDATE incidents SET last_seen_at = $1, updated_at = $1, alert_count = alert_count + 1 WHERE id = $2")
+        .bind(at)
+        .bind(id)
+        .execute(c)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+async fn resolve_one(c: &mut AnyConnection, a: &Incoming) -> StoreResult<Outcome> {
+    let fp = a.incident.fingerprint.as_str();
+    let now = ns(a.received_at);
+    let Some((id, _)) = open_by_fp(c, fp).await? else { return Ok(Outcome::Unmatched) };
+    sqlx::query("UPDATE incident_alerts SET firing = 0 WHERE incident_id = $1 AND fingerprint = $2")
+        .bind(&id)
+        .bind(fp)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    let firing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incident_alerts WHERE incident_id = $1 AND firing = 1")
+        .bind(&id)
+        .fetch_one(&mut *c)
+        .await
+        .map_err(db)?;
+    if firing > 0 {
+        sqlx::query("UPDATE incidents SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *c)
+            .await
+            .map_err(db)?;
+        return Ok(Outcome::AlertResolved(id));
+    }
+    sqlx::query("UPDATE incidents SET status = 'resolved', resolved_at = $1, updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    close_alerts(c, &id).await?;
+    audit_in(c, &id, "resolved", "alert", "{}", a.received_at).await?;
+    Ok(Outcome::Resolved(id))
+}
+
+async fn fire_one(c: &mut AnyConnection, a: &Incoming, policy: &DedupPolicy) -> StoreResult<Outcome> {
+    let fp = a.incident.fingerprint.as_str();
+    let now = ns(a.received_at);
+    let since = ns(window_start(a.received_at, policy.window));
+    if let Some((id, seen)) = open_by_fp(c, fp).await?
+        && seen >= since
+    {
+        touch(c, &id, fp, now).await?;
+        return Ok(Outcome::Deduplicated(id));
+    }
+    if let Some(gk) = &a.alert.group_key {
+        let row = sqlx::query(
+            "SELECT id FROM incidents WHERE group_key = $1 AND status NOT IN ('resolved', 'closed') \
+             AND last_seen_at >= $2 ORDER BY last_seen_at DESC LIMIT 1",
+        )
+        .bind(gk)
+        .bind(since)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?;
+        if let Some(r) = row {
+            let id: String = r.try_get(0).map_err(db)?;
+            touch(c, &id, fp, now).await?;
+            return Ok(Outcome::Attached(id));
+        }
+    }
+    let taken = sqlx::query("SELECT id FROM incidents WHERE id = $1")
+        .bind(&a.incident.id)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?
+        .is_some();
+    let id = super::fresh_id(a, |_| taken);
+    insert_incident(c, &StoredIncident::new(a, id.clone())).await?;
+    sqlx::query("INSERT INTO incident_alerts (incident_id, fingerprint, firing, open) VALUES ($1, $2, 1, 1)")
+        .bind(&id)
+        .bind(fp)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    audit_in(c, &id, "created", "alert", "{}", a.received_at).await?;
+    Ok(Outcome::Created(id))
+}
+
+async fn insert_incident(c: &mut AnyConnection, s: &StoredIncident) -> StoreResult<()> {
+    let i = &s.incident;
+    let now = ns(s.created_at);
+    sqlx::query(
+        "INSERT INTO incidents (id, fingerprint, title, description, severity, status, source, cluster, namespace, \
+         service, pod, labels, annotations, started_at, created_at, updated_at, last_seen_at, alert_count, group_key, \
+         workflow_state, alert) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15, 1, \
+         $16, 'received', $17)",
+    )
+    .bind(&i.id)
+    .bind(&i.fingerprint)
+    .bind(&i.title)
+    .bind(&i.description)
+    .bind(i.severity.as_str())
+    .bind(i.status.as_str())
+    .bind(i.source.as_str())
+    .bind(&i.cluster)
+    .bind(&i.namespace)
+    .bind(&i.service)
+    .bind(&i.pod)
+    .bind(to_json(&i.labels)?)
+    .bind(to_json(&i.annotations)?)
+    .bind(ns(i.started_at))
+    .bind(now)
+    .bind(&s.group_key)
+    .bind(to_json(&s.alert)?)
+    .execute(c)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn save_diagnosis(
+    c: &mut AnyConnection,
+    id: &str,
+    report: &Report,
+    graph: &GraphSnapshot,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let t = ns(at);
+    sqlx::query(
+        "INSERT INTO reports (incident_id, report, graph, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (incident_id) DO UPDATE SET report = excluded.report, graph = excluded.graph, \
+         created_at = excluded.created_at",
+    )
+    .bind(id)
+    .bind(to_json(report)?)
+    .bind(to_json(graph)?)
+    .bind(t)
+    .execute(&mut *c)
+    .await
+    .map_err(db)?;
+    for table in ["evidence", "hypotheses", "runbooks"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE incident_id = $1"))
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map_err(db)?;
+    }
+    for e in &report.evidence {
+        sqlx::query(
+            "INSERT INTO evidence (incident_id, id, evidence_type, source, entity, summary, signal_strength, data, \
+             collected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (incident_id, id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&e.id)
+        .bind(e.kind.as_str())
+        .bind(e.source.as_str())
+        .bind(e.resource.to_string())
+        .bind(&e.summary)
+        .bind(e.strength)
+        .bind(to_json(&e.data)?)
+        .bind(t)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    }
+    for h in &report.hypotheses {
+        sqlx::query(
+            "INSERT INTO hypotheses (incident_id, rank, cause, category, title, confidence, data, generated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (incident_id, rank) DO NOTHING",
+        )
+        .bind(id)
+        .bind(i64::try_from(h.rank).unwrap_or(i64::MAX))
+        .bind(h.cause.as_str())
+        .bind(h.category.as_str())
+        .bind(&h.title)
+        .bind(h.confidence)
+        .bind(to_json(h)?)
+        .bind(t)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    }
+    sqlx::query("INSERT INTO runbooks (incident_id, title, content, generated_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(&report.runbook.title)
+        .bind(to_json(&report.runbook)?)
+        .bind(t)
+        .execute(c)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+async fn upsert_action(c: &mut AnyConnection, a: &ActionRecord) -> StoreResult<()> {
+    let ot = |t: Option<Timestamp>| t.map(ns);
+    sqlx::query(
+        "INSERT INTO remediation_actions (id, incident_id, action_type, target, action, decision, reasons, blast_radius, \
+         dry_run, status, approval_deadline, decided_by, decided_at, started_at, finished_at, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, approval_deadline = excluded.approval_deadline, \
+         decided_by = excluded.decided_by, decided_at = excluded.decided_at, started_at = excluded.started_at, \
+         finished_at = excluded.finished_at, outcome = excluded.outcome",
+    )
+    .bind(&a.action.idempotency_key)
+    .bind(&a.incident_id)
+    .bind(a.action.action.as_str())
+    .bind(a.action.target.to_string())
+    .bind(to_json(&a.action)?)
+    .bind(a.decision.as_str())
+    .bind(to_json(&a.reasons)?)
+    .bind(a.blast_radius)
+    .bind(i64::from(a.dry_run))
+    .bind(a.status.as_str())
+    .bind(ot(a.approval_deadline))
+    .bind(&a.decided_by)
+    .bind(ot(a.decided_at))
+    .bind(ot(a.started_at))
+    .bind(ot(a.finished_at))
+    .bind(a.outcome.as_ref().map(to_json).transpose()?)
+    .execute(c)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn insert_verification(c: &mut AnyConnection, v: &VerificationRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO verification_results (incident_id, action_id, success, details, verified_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&v.incident_id)
+    .bind(&v.action_key)
+    .bind(i64::from(v.success))
+    .bind(to_json(&v.details)?)
+    .bind(ns(v.verified_at))
+    .execute(c)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn action_of(c: &mut AnyConnection, id: &str) -> StoreResult<Option<ActionRecord>> {
+    let row = sqlx::query("SELECT * FROM remediation_actions WHERE incident_id = $1 ORDER BY id LIMIT 1")
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(db)?;
+    row.as_ref().map(row_to_action).transpose()
+}
+
+#[async_trait]
+impl IncidentStore for SqlStore {
+    fn name(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db).map(|_| ())
+    }
+
+    async fn ingest(&self, batch: &[Incoming], policy: &DedupPolicy) -> StoreResult<Vec<Outcome>> {
+        let mut tx = self.write().await?;
+        let mut keys: Vec<i64> = batch
+            .iter()
+            .flat_map(|a| std::iter::once(&a.incident.fingerprint).chain(a.alert.group_key.as_ref()))
+            .map(|k| lock_key(k))
+            .collect();
+        self.lock(&mut tx, &mut keys).await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for a in batch {
+            out.push(match a.state {
+                AlertState::Resolved => resolve_one(&mut tx, a).await?,
+                AlertState::Firing => fire_one(&mut tx, a, policy).await?,
+            });
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn get(&self, id: &str) -> StoreResult<Option<StoredIncident>> {
+        let row = sqlx::query("SELECT * FROM incidents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(row_to_incident).transpose()
+    }
+
+    async fn list(&self, f: &ListFilter) -> StoreResult<Vec<StoredIncident>> {
+        let rows = sqlx::query(
+            "SELECT * FROM incidents WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR severity = $2) \
+             AND ($3 IS NULL OR namespace = $3) ORDER BY started_at DESC, id LIMIT $4 OFFSET $5",
+        )
+        .bind(&f.status)
+        .bind(&f.severity)
+        .bind(&f.namespace)
+        .bind(i64::from(f.limit()))
+        .bind(i64::from(f.offset.unwrap_or(0)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(row_to_incident).collect()
+    }
+
+    async fn change_status(
+        &self,
+        id: &str,
+        change: StatusChange,
+        actor: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<StoredIncident>> {
+        let mut tx = self.write().await?;
+        let (sql, action) = match change {
+            StatusChange::Acknowledge => (
+                "UPDATE incidents SET acknowledged_at = COALESCE(acknowledged_at, $1), updated_at = $1, \
+                 status = CASE status WHEN 'open' THEN 'investigating' ELSE status END WHERE id = $2",
+                "acknowledged",
+            ),
+            StatusChange::Resolve => (
+                "UPDATE incidents SET resolved_at = CASE WHEN status IN ('resolved', 'closed') THEN resolved_at ELSE $1 END, \
+                 updated_at = $1, status = CASE WHEN status IN ('resolved', 'closed') THEN status ELSE 'resolved' END \
+                 WHERE id = $2",
+                "resolved",
+            ),
+        };
+        let n = sqlx::query(sql).bind(ns(at)).bind(id).execute(&mut *tx).await.map_err(db)?.rows_affected();
+        if n == 0 {
+            return Ok(None);
+        }
+        if change == StatusChange::Resolve {
+            close_alerts(&mut tx, id).await?;
+        }
+        audit_in(&mut tx, id, action, actor, "{}", at).await?;
+        let row =
+            sqlx::query("SELECT * FROM incidents WHERE id = $1").bind(id).fetch_one(&mut *tx).await.map_err(db)?;
+        let out = row_to_incident(&row)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(out))
+    }
+
+    async fn claim(&self, token: &str, now: Timestamp, lease: Duration, limit: usize) -> StoreResult<Vec<Claim>> {
+        let skip_locked = if self.dialect == Dialect::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let sql = format!(
+            "UPDATE incidents SET lease_token = $1, lease_until = $2 WHERE id IN (\
+               SELECT id FROM incidents WHERE workflow_state NOT IN ('resolved', 'escalated', 'closed', 'failed') \
+               AND (lease_until IS NULL OR lease_until < $3) AND (due_at IS NULL OR due_at <= $3) \
+               ORDER BY created_at, id LIMIT $4{skip_locked}) RETURNING *"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(token)
+            .bind(ns(after(now, lease)))
+            .bind(ns(now))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let mut out: Vec<Claim> = rows
+            .iter()
+            .map(|r| Ok(Claim { incident: row_to_incident(r)?, token: token.to_string() }))
+            .collect::<StoreResult<_>>()?;
+        out.sort_by(|a, b| {
+            a.incident.created_at.cmp(&b.incident.created_at).then(a.incident.incident.id.cmp(&b.incident.incident.id))
+        });
+        Ok(out)
+    }
+
+    async fn advance(&self, claim: &Claim, from: WorkflowState, step: &Step, at: Timestamp) -> StoreResult<bool> {
+        let id = claim.incident.incident.id.as_str();
+        let mut tx = self.write().await?;
+        let n = sqlx::query(
+            "UPDATE incidents SET workflow_state = $1, due_at = $2, lease_until = $3, \
+             lease_token = CASE WHEN $3 IS NULL THEN NULL ELSE lease_token END, updated_at = $4 \
+             WHERE id = $5 AND workflow_state = $6 AND lease_token = $7",
+        )
+        .bind(step.to.unwrap_or(from).as_str())
+        .bind(step.due_at.map(ns))
+        .bind(step.lease_until.map(ns))
+        .bind(ns(at))
+        .bind(id)
+        .bind(from.as_str())
+        .bind(&claim.token)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        if let Some((report, graph)) = &step.diagnosis {
+            save_diagnosis(&mut tx, id, report, graph, at).await?;
+        }
+        if let Some(a) = &step.action {
+            upsert_action(&mut tx, a).await?;
+        }
+        if let Some(v) = &step.verification {
+            insert_verification(&mut tx, v).await?;
+        }
+        if let Some((kind, details)) = &step.audit {
+            audit_in(&mut tx, id, kind, "system", &to_json(details)?, at).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn action(&self, id: &str) -> StoreResult<Option<ActionRecord>> {
+        let mut c = self.pool.acquire().await.map_err(db)?;
+        action_of(&mut c, id).await
+    }
+
+    async fn decide(&self, id: &str, approve: bool, actor: &str, at: Timestamp) -> StoreResult<Decided> {
+        let mut tx = self.write().await?;
+        let exists = sqlx::query("SELECT id FROM incidents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if exists.is_none() {
+            return Ok(Decided::NotFound);
+        }
+        let status = if approve { ActionStatus::Approved } else { ActionStatus::Rejected };
+        let n = sqlx::query(
+            "UPDATE remediation_actions SET status = $1, decided_by = $2, decided_at = $3 WHERE incident_id = $4 \
+             AND status = 'awaiting_approval' AND (approval_deadline IS NULL OR approval_deadline >= $3)",
+        )
+        .bind(status.as_str())
+        .bind(actor)
+        .bind(ns(at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if n == 0 {
+            return Ok(Decided::NotAwaiting(action_of(&mut tx, id).await?));
+        }
+        sqlx::query(
+            "UPDATE incidents SET due_at = $1, updated_at = $1 WHERE id = $2 AND workflow_state = 'awaiting_approval'",
+        )
+        .bind(ns(at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let kind = if approve { "approved" } else { "rejected" };
+        audit_in(&mut tx, id, kind, actor, "{}", at).await?;
+        let out = action_of(&mut tx, id).await?.ok_or_else(|| StoreError(format!("the action of {id} vanished")))?;
+        tx.commit().await.map_err(db)?;
+        Ok(Decided::Recorded(out))
+    }
+
+    async fn verifications(&self, id: &str) -> StoreResult<Vec<VerificationRecord>> {
+        let rows = sqlx::query(
+            "SELECT incident_id, action_id, success, details, verified_at FROM verification_results \
+             WHERE incident_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(VerificationRecord {
+                    incident_id: r.try_get(0).map_err(db)?,
+                    action_key: r.try_get(1).map_err(db)?,
+                    success: r.try_get::<i64, _>(2).map_err(db)? != 0,
+                    details: from_json(&r.try_get::<String, _>(3).map_err(db)?)?,
+                    verified_at: ts(r.try_get(4).map_err(db)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn report(&self, id: &str) -> StoreResult<Option<Report>> {
+        self.json_of("SELECT report FROM reports WHERE incident_id = $1", id).await
+    }
+
+    async fn graph(&self, id: &str) -> StoreResult<Option<GraphSnapshot>> {
+        self.json_of("SELECT graph FROM reports WHERE incident_id = $1", id).await
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> StoreResult<()> {
+        let mut c = self.pool.acquire().await.map_err(db)?;
+        audit_in(&mut c, &e.incident_id, &e.action_type, &e.actor, &to_json(&e.details)?, e.created_at).await
+    }
+
+    async fn audit(&self, id: &str) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT incident_id, action_type, actor, details, created_at FROM audit_logs WHERE incident_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    incident_id: r.try_get(0).map_err(db)?,
+                    action_type: r.try_get(1).map_err(db)?,
+                    actor: r.try_get(2).map_err(db)?,
+                    details: from_json(&r.try_get::<String, _>(3).map_err(db)?)?,
+                    created_at: ts(r.try_get(4).map_err(db)?),
+                })
+            })
+            .collect()
+    }
+}
