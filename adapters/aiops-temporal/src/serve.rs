@@ -14,7 +14,7 @@ use std::time::Duration;
 use aiops_core::graph::GraphSnapshot;
 use aiops_core::traits::BoxError;
 use aiops_core::{IncidentStatus, Report};
-use aiops_server::store::{AuditEntry, IncidentStore, StatusChange, StoredIncident, WorkflowState};
+use aiops_server::store::{AuditEntry, Claim, IncidentStore, StatusChange, Step, StoredIncident, WorkflowState};
 use jiff::Timestamp;
 use temporalio_client::Client;
 
@@ -103,16 +103,22 @@ pub async fn dispatch(
 ) {
     tokio::pin!(shutdown);
     loop {
-        let claimed = match store.claim_received(Timestamp::now(), cfg.lease, cfg.batch).await {
+        let claimed = match store.claim(LEASE_TOKEN, Timestamp::now(), cfg.lease, cfg.batch).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "leasing incidents failed");
                 Vec::new()
             }
         };
-        for inc in &claimed {
-            let span = tracing::info_span!("temporal.dispatch", incident_id = %inc.incident.id);
-            tracing::Instrument::instrument(start_one(&*store, &client, &cfg, inc), span).await;
+        for claim in &claimed {
+            let span = tracing::info_span!("temporal.dispatch", incident_id = %claim.incident.incident.id);
+            tracing::Instrument::instrument(start_one(&*store, &client, &cfg, &claim.incident), span).await;
+            // The workflow owns the incident from here: held under the dispatcher's token, so the
+            // server's own runner never claims it again.
+            let hold = Step { to: Some(WorkflowState::Collecting), lease_until: Some(far_future()), ..Step::default() };
+            if let Err(e) = store.advance(claim, claim.incident.workflow_state, &hold, Timestamp::now()).await {
+                tracing::warn!(error = %e, "holding the incident for its workflow failed");
+            }
         }
         if claimed.is_empty() {
             tokio::select! {
@@ -121,6 +127,26 @@ pub async fn dispatch(
             }
         }
     }
+}
+
+/// The lease token under which Temporal workflows hold the server's incidents.
+const LEASE_TOKEN: &str = "temporal";
+
+/// A lease that does not run out while the workflow lives (Temporal owns its timers).
+fn far_future() -> Timestamp {
+    Timestamp::now() + jiff::SignedDuration::from_hours(24 * 365)
+}
+
+/// Commits one step for an incident held by the dispatcher (see [`dispatch`]).
+async fn commit(store: &dyn IncidentStore, incident_id: &str, step: Step) -> Result<(), BoxError> {
+    let Some(incident) = store.get(incident_id).await? else {
+        return Err(format!("incident {incident_id} is not in the store").into());
+    };
+    let from = incident.workflow_state;
+    let claim = Claim { incident, token: LEASE_TOKEN.to_string() };
+    let step = Step { lease_until: step.lease_until.or(Some(far_future())), ..step };
+    store.advance(&claim, from, &step, Timestamp::now()).await?;
+    Ok(())
 }
 
 /// Records the workflow's progress in the server's store: the report and graph (so
@@ -140,7 +166,12 @@ fn state_of(step: &str) -> Option<WorkflowState> {
 #[async_trait::async_trait]
 impl IncidentRecorder for StoreRecorder {
     async fn diagnosed(&self, incident_id: &str, report: &Report, graph: &GraphSnapshot) -> Result<(), BoxError> {
-        self.0.save_diagnosis(incident_id, report, graph, Timestamp::now()).await?;
+        let step = Step {
+            to: Some(WorkflowState::Diagnosed),
+            diagnosis: Some((report.clone(), graph.clone())),
+            ..Step::default()
+        };
+        commit(&*self.0, incident_id, step).await?;
         let top = report.top().map(|h| serde_json::json!({"cause": h.cause, "confidence": h.confidence}));
         audit(&*self.0, incident_id, "diagnosed", serde_json::json!({"top": top, "partial": report.partial})).await;
         Ok(())
@@ -148,7 +179,7 @@ impl IncidentRecorder for StoreRecorder {
 
     async fn step(&self, incident_id: &str, step: &str) -> Result<(), BoxError> {
         if let Some(state) = state_of(step) {
-            self.0.set_workflow_state(incident_id, state, Timestamp::now()).await?;
+            commit(&*self.0, incident_id, Step { to: Some(state), ..Step::default() }).await?;
         }
         Ok(())
     }
@@ -157,9 +188,9 @@ impl IncidentRecorder for StoreRecorder {
         let now = Timestamp::now();
         if status == IncidentStatus::Resolved {
             self.0.change_status(incident_id, StatusChange::Resolve, "temporal", now).await?;
-            self.0.set_workflow_state(incident_id, WorkflowState::Resolved, now).await?;
+            commit(&*self.0, incident_id, Step { to: Some(WorkflowState::Resolved), ..Step::default() }).await?;
         } else {
-            self.0.set_workflow_state(incident_id, WorkflowState::Closed, now).await?;
+            commit(&*self.0, incident_id, Step { to: Some(WorkflowState::Closed), ..Step::default() }).await?;
         }
         Ok(())
     }
