@@ -97,7 +97,7 @@ pub struct Settings {
 }
 
 /// The store used when none is configured.
-pub const DEFAULT_STORE: &str = "memory";
+pub const DEFAULT_STORE: &str = "sqlite:aiops.db";
 
 impl ServeArgs {
     /// Reads the config file (if any) and layers the flags and environment over it.

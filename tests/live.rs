@@ -44,7 +44,9 @@ fn the_live_path_ranks_the_same_causes_as_the_offline_path_and_never_requests_se
     let mut secret_lists = 0;
     for f in &files {
         let bundle = aiops::collectors::BundleCollector::read(f).expect("parse");
-        let offline = rt.block_on(aiops::analyze_bundle(bundle.clone())).expect("offline");
+        // The live path reads Secrets as metadata only, so it is compared with the offline
+        // analysis of the same bundle without what the offline path learnt from Secret data.
+        let offline = rt.block_on(aiops::analyze_bundle(metadata_only(bundle.clone()))).expect("offline");
         let (live, sim) = rt.block_on(live_report(&bundle, LiveSources::all_at));
         assert!(!live.partial, "{}: {:?}", f.display(), live.errors);
         secret_lists += assert_no_secret_data(&sim, f);
@@ -59,6 +61,12 @@ fn the_live_path_ranks_the_same_causes_as_the_offline_path_and_never_requests_se
     }
     assert!(mismatches.is_empty(), "{} of {} differ:\n{}", mismatches.len(), files.len(), mismatches.join("\n"));
     assert!(secret_lists >= files.len(), "Secrets were listed (as metadata) for every bundle: {secret_lists}");
+}
+
+/// The bundle as a live capture sees it: Secrets without anything derived from their data.
+fn metadata_only(mut bundle: IncidentBundle) -> IncidentBundle {
+    bundle.inventory.secrets.iter_mut().for_each(|s| s.invalid_config_files.clear());
+    bundle
 }
 
 /// A TCP port that accepts connections and never answers (a hung Prometheus or Loki).

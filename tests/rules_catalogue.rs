@@ -69,6 +69,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("template_missing_config", "own/missing_config_ref-cronjob-template-secret.json", "own/none-suspended-jobs.json"),
     ("statefulset_missing_service", "k8sgpt/statefulset-missing-service.json", "own/none-statefulset-healthy.json"),
+    ("config_file_invalid", "own/config_error-configmap-invalid-json.json", "own/none-prometheus-config-valid.json"),
     (
         "missing_storage_class",
         "own/volume_failure-missing-storage-class-scan.json",

@@ -25,6 +25,7 @@ pub mod alert;
 pub mod bundle;
 pub mod cause;
 pub mod change;
+pub mod config_file;
 pub mod engine;
 pub mod enrichment;
 pub mod error;

@@ -248,6 +248,8 @@ string_enum! {
         ConfigChange => "config_change",
         /// A reference to an object that does not exist.
         MissingReference => "missing_reference",
+        /// A configuration file (a ConfigMap or Secret key) that does not parse.
+        ConfigInvalid => "config_invalid",
         /// A status condition or phase of any other object (custom resources, PDBs, ...).
         ObjectCondition => "object_condition",
         /// Service endpoints state.

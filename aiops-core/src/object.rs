@@ -38,6 +38,38 @@ pub struct SecretMeta {
     /// `Opaque`, `kubernetes.io/tls`, ...
     #[serde(rename = "type", default)]
     pub type_: Option<String>,
+    /// Configuration files in the Secret's data that do not parse (checked when the Secret is
+    /// read from a bundle with its data; the data itself is dropped right after).
+    #[serde(rename = "invalidConfigFiles", default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid_config_files: Vec<crate::config_file::InvalidConfigFile>,
+}
+
+/// A Secret as sent by the API or kept in a bundle: its data is read once, to check the
+/// configuration files it carries, and never kept.
+#[derive(Deserialize)]
+struct SecretWire {
+    #[serde(flatten)]
+    meta: SecretMeta,
+    #[serde(default)]
+    data: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(rename = "stringData", default)]
+    string_data: Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl From<SecretWire> for SecretMeta {
+    fn from(w: SecretWire) -> Self {
+        let mut meta = w.meta;
+        use base64::Engine as _;
+        // A value that is not base64 is not a file we can judge: skipped, not an error.
+        let decoded: Vec<(String, Vec<u8>)> = (w.data.unwrap_or_default().into_iter())
+            .filter_map(|(k, v)| base64::engine::general_purpose::STANDARD.decode(v).ok().map(|b| (k, b)))
+            .collect();
+        let strings = w.string_data.unwrap_or_default();
+        let files = (decoded.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+            .chain(strings.iter().map(|(k, v)| (k.as_str(), v.as_bytes())));
+        meta.invalid_config_files.extend(crate::config_file::invalid_files(files));
+        meta
+    }
 }
 
 macro_rules! inventory {
@@ -63,7 +95,7 @@ macro_rules! inventory {
                 let head: TypeHead = parse_str(json, path)?;
                 match (head.kind.as_str(), head.api_version.as_str()) {
                     $(($kind, $($api)|+) => self.$field.push(parse_str(json, path)?),)+
-                    ("Secret", "v1") => self.secrets.push(parse_str(json, path)?),
+                    ("Secret", "v1") => self.secrets.push(parse_str::<SecretWire>(json, path)?.into()),
                     ("Event", "v1") => self.events.push(parse_str(json, path)?),
                     ("Event", "events.k8s.io/v1") => {
                         let ev: events::Event = parse_str(json, path)?;
@@ -247,6 +279,23 @@ pub fn index_by_name<T>(items: &[T], meta: impl Fn(&T) -> &ObjectMeta) -> HashMa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_data_is_checked_then_dropped() {
+        // "{" base64-encoded under a JSON name, "a: 1" as stringData, and a value that is not base64.
+        let json = r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"n"},"type":"Opaque",
+            "data":{"bad.json":"ew==","token":"c2VjcmV0","odd.yaml":"not base64!"},"stringData":{"ok.yaml":"a: 1"}}"#;
+        let mut inv = Inventory::default();
+        inv.push_json(json, "objects[0]").unwrap();
+        let s = &inv.secrets[0];
+        let keys: Vec<&str> = s.invalid_config_files.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["bad.json"]);
+        let kept = serde_json::to_string(s).unwrap();
+        assert!(!kept.contains("c2VjcmV0") && !kept.contains("ew=="), "{kept}");
+        let mut again = Inventory::default();
+        again.push_json(&kept.replacen('{', r#"{"apiVersion":"v1","kind":"Secret","#, 1), "x").unwrap();
+        assert_eq!(again.secrets[0].invalid_config_files, s.invalid_config_files);
+    }
 
     #[test]
     fn extending_keeps_one_copy_of_each_object() {

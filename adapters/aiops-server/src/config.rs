@@ -76,10 +76,21 @@ impl StoreSpec {
     pub async fn open(&self) -> Result<Arc<dyn IncidentStore>> {
         match self {
             StoreSpec::Memory => Ok(Arc::new(MemoryStore::new())),
-            StoreSpec::Sqlite(_) | StoreSpec::Postgres(_) => {
+            #[cfg(feature = "sqlite")]
+            StoreSpec::Sqlite(path) => self.open_sql(&format!("sqlite:{}", path.display())).await,
+            #[cfg(feature = "postgres")]
+            StoreSpec::Postgres(url) => self.open_sql(url).await,
+            #[allow(unreachable_patterns)]
+            _ => {
                 Err(ServerError::Config(format!("the {self} store is not built into this binary (use --store memory)")))
             }
         }
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    async fn open_sql(&self, url: &str) -> Result<Arc<dyn IncidentStore>> {
+        let store = crate::store::SqlStore::open(url).await.map_err(|e| ServerError::Store(format!("{self}: {e}")))?;
+        Ok(Arc::new(store))
     }
 }
 
@@ -164,5 +175,20 @@ mod tests {
         assert_eq!(cfg.body_limit, ServerConfig::default().body_limit);
         assert!(serde_json::from_str::<ServerFile>(r#"{"listne":"0.0.0.0:9000"}"#).is_err());
         assert_eq!(non_empty(Some(" ".into())), None);
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn sqlite_specs_open_a_store_that_survives_reopening() {
+        let dir = std::env::temp_dir().join(format!("aiops-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spec = StoreSpec::Sqlite(dir.join("a.db"));
+        spec.open().await.unwrap().ping().await.unwrap();
+        assert!(dir.join("a.db").exists());
+        spec.open().await.unwrap().ping().await.unwrap();
+        let bad = StoreSpec::Sqlite(dir.join("missing-dir/a.db"));
+        let e = bad.open().await.err().expect("a file under a missing folder cannot be created");
+        assert!(e.to_string().contains("sqlite:"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -53,6 +53,55 @@ pub(crate) fn object_signals(ctx: &Ctx<'_>, out: &mut Signals) {
     inv.pvs.iter().for_each(|v| pv(ctx, v, out));
     inv.pdbs.iter().for_each(|p| pdb(ctx, p, out));
     webhooks(ctx, out);
+    config_files(ctx, out);
+}
+
+/// The ConfigMaps and Secrets (kind, namespace, name) that some pod mounts as a volume.
+fn mounted_configs<'a>(ctx: &Ctx<'a>) -> std::collections::HashSet<(&'static str, &'a str, &'a str)> {
+    let mut mounted = std::collections::HashSet::new();
+    for p in &ctx.a.inventory.pods {
+        let namespace = ns(&p.metadata);
+        for v in p.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+            if let Some(cm) = &v.config_map {
+                mounted.insert(("ConfigMap", namespace, cm.name.as_str()));
+            }
+            if let Some(name) = v.secret.as_ref().and_then(|s| s.secret_name.as_deref()) {
+                mounted.insert(("Secret", namespace, name));
+            }
+            for src in v.projected.iter().flat_map(|pr| pr.sources.iter().flatten()) {
+                if let Some(cm) = &src.config_map {
+                    mounted.insert(("ConfigMap", namespace, cm.name.as_str()));
+                }
+                if let Some(s) = &src.secret {
+                    mounted.insert(("Secret", namespace, s.name.as_str()));
+                }
+            }
+        }
+    }
+    mounted
+}
+
+/// Mounted ConfigMaps and Secrets whose YAML/JSON files do not parse.
+fn config_files(ctx: &Ctx<'_>, out: &mut Signals) {
+    use aiops_core::config_file::{InvalidConfigFile, invalid_files};
+    let inv = ctx.a.inventory;
+    let mounted = mounted_configs(ctx);
+    let maps = inv.config_maps.iter().map(|cm| {
+        let text = cm.data.iter().flatten().map(|(k, v)| (k.as_str(), v.as_bytes()));
+        let binary = cm.binary_data.iter().flatten().map(|(k, v)| (k.as_str(), v.0.as_slice()));
+        ("ConfigMap", &cm.metadata, invalid_files(text.chain(binary)))
+    });
+    let secrets = inv.secrets.iter().map(|s| ("Secret", &s.metadata, s.invalid_config_files.clone()));
+    for (kind, m, bad) in maps.chain(secrets) {
+        let name = m.name.as_deref().unwrap_or_default();
+        if bad.is_empty() || !mounted.contains(&(kind, ns(m), name)) {
+            continue;
+        }
+        let r = meta_ref(kind, m);
+        let files = bad.iter().map(|f: &InvalidConfigFile| format!("{}: {}", f.key, f.error)).collect::<Vec<_>>();
+        let message = format!("mounted configuration does not parse ({})", files.join("; "));
+        emit(ctx, out, EvidenceKind::ConfigInvalid, &r, "invalid_config_file", message, 0.85);
+    }
 }
 
 /// Dangling references of a pod template: image pull secrets and non-optional ConfigMaps/Secrets.

@@ -219,3 +219,23 @@ def none_old_failed_mount_event():
                 first=t(days=2), last=t(days=2, minutes=-2)))
     return none(b, "Two days ago the pod waited a few minutes for its ConfigMap, which was created right after; it has run since.",
                 "Deployment/shop/limiter")
+
+
+@scenario
+def none_prometheus_config_valid():
+    import base64
+    import gzip
+    b = _healthy("none-prometheus-config-valid", ns="monitoring")
+    conf = "global:\n  scrape_interval: 30s\nscrape_configs:\n  - job_name: kubernetes-pods\n    kubernetes_sd_configs:\n      - role: pod\n"
+    cm = configmap(b, "prometheus-config", "monitoring", {}, created=t(days=20))
+    del cm["data"]
+    cm["binaryData"] = {"prometheus.yaml.gz": base64.b64encode(gzip.compress(conf.encode(), mtime=0)).decode()}
+    b.add(cm)
+    vol = [{"name": "config", "configMap": {"name": "prometheus-config", "defaultMode": 420}}]
+    c = [web("prometheus", "quay.io/prometheus/prometheus:v3.1.0", port=9090, ready_path="/-/ready", live_path="/-/healthy",
+             mounts=[{"name": "config", "mountPath": "/etc/prometheus"}])]
+    deployment_app(b, "prometheus", "monitoring", [Rev(2, t(days=5), c, [P(ok(since_days=5), created=t(days=5))])], 1,
+                   nodes=EU, service_ports=[("web", 9090, "http")], created=t(days=20),
+                   available_ltt=t(days=5, minutes=-1), volumes=vol)
+    return none(b, "Prometheus reads a gzip-compressed configuration from a mounted ConfigMap (binaryData), and it parses: nothing to report.",
+                "Deployment/monitoring/prometheus")

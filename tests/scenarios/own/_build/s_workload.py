@@ -430,6 +430,24 @@ def config_error_create_container_error():
                 desc="audit-sink's image has no entrypoint and the pod gives no command: CreateContainerError.")
 
 
+@scenario
+def config_error_configmap_invalid_json():
+    b = Bundle("config_error-configmap-invalid-json")
+    backdrop(b, EU, "shop")
+    rules = '{"rules": [{"sku": "*", "discount": 0.1},]}\n'
+    b.add(configmap(b, "pricing-rules", "shop", {"rules.json": rules}, created=t(days=30),
+                    managed_fields=[managed("kubectl-edit", t(minutes=12), {"f:data": {"f:rules.json": {}}})]))
+    vol = [{"name": "rules", "configMap": {"name": "pricing-rules", "defaultMode": 420}}]
+    c = [web("pricing", f"{ECR}/shop/pricing:2.2.0", mounts=[{"name": "rules", "mountPath": "/etc/pricing"}])]
+    deployment_app(b, "pricing", "shop", [Rev(5, t(days=6), c, [P(ok(since_days=6), created=t(days=6)),
+                                                                   P(ok(since_days=6), created=t(days=6, minutes=-1))])], 2,
+                   nodes=EU, service_ports=[("http", 80, "http")], created=t(days=30),
+                   available_ltt=t(days=6, minutes=-1), volumes=vol)
+    return Meta(b, "Cluster scan: pricing's mounted ConfigMap pricing-rules was edited 12 minutes ago and its rules.json "
+                   "no longer parses (trailing comma); the running pods fail at their next reload or restart.",
+                exp("config_error", "ConfigMap/shop/pricing-rules"))
+
+
 # ---- probe_failure --------------------------------------------------------------------------
 @scenario
 def probe_failure_liveness_kills():
