@@ -177,6 +177,12 @@ impl Engine {
         EngineBuilder::default()
     }
 
+    /// The graph store every analysis writes its graph into, if one is configured (the
+    /// server reads incident graphs back from it).
+    pub fn graph_store(&self) -> Option<&Arc<dyn GraphStore>> {
+        self.graph_store.as_ref()
+    }
+
     /// Runs the whole pipeline for one input and returns the report.
     pub async fn analyze(&self, input: AnalysisInput) -> Result<Report> {
         Ok(self.analyze_with_graph(input).await?.0)

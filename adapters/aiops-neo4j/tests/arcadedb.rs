@@ -6,6 +6,7 @@
 //! --test-threads=1`, each test starting from an empty database.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use aiops::collectors::BundleCollector;
 use aiops_core::graph::{GraphSnapshot, GraphStore, MemoryGraphStore, NodeKind};
@@ -42,6 +43,57 @@ async fn engine_graph(path: &str) -> (String, GraphSnapshot) {
 /// The API shape (what `GET /api/v1/incidents/{id}/graph` serializes).
 fn json(s: &GraphSnapshot) -> serde_json::Value {
     serde_json::to_value(s).unwrap()
+}
+
+/// `GET /api/v1/incidents/{id}/graph?depth=` of a server whose engine writes into `graphs`,
+/// after the server's workflow has diagnosed the alert of `bundle`.
+async fn served_graph(
+    bundle: &aiops_core::IncidentBundle,
+    graphs: Arc<dyn GraphStore>,
+    depth: usize,
+) -> serde_json::Value {
+    use aiops_server::store::{DedupPolicy, IncidentStore, Incoming, MemoryStore};
+    use tower::ServiceExt;
+    let engine = aiops::default_engine()
+        .collector(BundleCollector::from_bundle(bundle.clone()))
+        .graph_store(graphs)
+        .build()
+        .unwrap();
+    let store: Arc<dyn IncidentStore> = Arc::new(MemoryStore::new());
+    let workflow =
+        aiops_server::workflow::WorkflowConfig { poll: std::time::Duration::from_millis(20), ..Default::default() };
+    let cfg = aiops_server::ServerConfig { workflow, ..Default::default() };
+    let server = aiops_server::Server::new(cfg, store.clone(), Some(engine));
+    let incoming = Incoming::from_alert(bundle.alerts[0].clone(), jiff::Timestamp::now());
+    let out = store.ingest(&[incoming], &DedupPolicy::default()).await.unwrap();
+    let id = out[0].incident_id().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.report(&id).await.unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "not diagnosed in 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let uri = format!("/api/v1/incidents/{id}/graph?depth={depth}");
+    let req = axum::http::Request::builder().uri(uri).body(axum::body::Body::empty()).unwrap();
+    let resp = server.router().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), axum::http::StatusCode::OK);
+    let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Bolt server (scripts/test.d/40-neo4j.sh)"]
+async fn the_graph_endpoint_serves_the_same_graph_from_either_store() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for path in ["examples/bundles/oom-killed.json", "examples/bundles/missing-configmap.json"] {
+        let bundle = BundleCollector::read(&root.join(path)).unwrap();
+        let neo4j: Arc<dyn GraphStore> = Arc::new(fresh_store(100).await);
+        let memory: Arc<dyn GraphStore> = Arc::new(MemoryGraphStore::new());
+        let (a, b) = (served_graph(&bundle, neo4j, 3).await, served_graph(&bundle, memory, 3).await);
+        assert_eq!(a, b, "{path}");
+        let kinds: Vec<&str> = a["nodes"].as_array().unwrap().iter().filter_map(|n| n["kind"].as_str()).collect();
+        assert!(kinds.contains(&"Pod") && kinds.contains(&"Incident"), "{path}: {kinds:?}");
+        assert!(!a["relationships"].as_array().unwrap().is_empty(), "{path}");
+    }
 }
 
 #[tokio::test]

@@ -97,8 +97,15 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn ready(State(s): St) -> Response {
-    let ok = s.store.ping().await.is_ok();
-    let body = json!({"status": if ok { "ready" } else { "not_ready" }, "checks": {s.store.name(): ok}});
+    let store_ok = s.store.ping().await.is_ok();
+    let mut checks = serde_json::Map::from_iter([(s.store.name().to_string(), json!(store_ok))]);
+    let mut ok = store_ok;
+    if let Some(g) = &s.graph {
+        let graph_ok = g.health().await.is_ok();
+        checks.insert("graph_store".into(), json!(graph_ok));
+        ok &= graph_ok;
+    }
+    let body = json!({"status": if ok { "ready" } else { "not_ready" }, "checks": checks});
     let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(body)).into_response()
 }
@@ -436,6 +443,14 @@ async fn incident_graph(
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()))?;
     load(&s, &headers, &id).await?;
     let depth = q.depth.unwrap_or(3).min(10);
+    if let Some(graphs) = &s.graph {
+        // The graph store keys graphs by the analysed incident's id (the report's).
+        let Some(report) = s.store.report(&id).await.map_err(ApiError::store)? else {
+            return Ok(Json(GraphSnapshot::default()));
+        };
+        let graph = graphs.subgraph(&report.incident.id, depth).await.map_err(ApiError::graph)?;
+        return Ok(Json(graph));
+    }
     let graph = s.store.graph(&id).await.map_err(ApiError::store)?.unwrap_or_default();
     Ok(Json(subgraph(&graph, depth)))
 }

@@ -67,6 +67,13 @@ impl ApiError {
         e
     }
 
+    /// 503 `graph_store_unavailable`.
+    pub fn graph(message: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "graph_store_unavailable", message.to_string());
+        e.retry_after = Some(5);
+        e
+    }
+
     /// Sets `Retry-After`.
     pub fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);

@@ -115,6 +115,9 @@ pub struct AppState {
     pub intake: intake::Intake,
     /// Metrics.
     pub metrics: Arc<metrics::Metrics>,
+    /// The engine's graph store, when it has one: incident graphs are read from it (else from
+    /// the snapshot the incident store keeps).
+    pub graph: Option<Arc<dyn aiops_core::graph::GraphStore>>,
 }
 
 /// A configured server: the router, the intake writer and (with an engine) the workflow runner.
@@ -131,10 +134,11 @@ impl Server {
         let policy = store::DedupPolicy { window: config.dedup_window };
         let intake =
             intake::Intake::start(store.clone(), policy, config.intake_capacity, metrics.clone(), wake.clone());
+        let graph = engine.as_ref().and_then(|e| e.graph_store().cloned());
         if let Some(engine) = engine {
             tokio::spawn(workflow::run(store.clone(), engine, metrics.clone(), wake, config.workflow));
         }
-        Self { state: Arc::new(AppState { config, store, intake, metrics }) }
+        Self { state: Arc::new(AppState { config, store, intake, metrics, graph }) }
     }
 
     /// The shared state.
