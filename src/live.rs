@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use aiops_collectors::cache::ClusterCache;
 use aiops_collectors::kubernetes::{ClusterSource, KubernetesCollector};
 use aiops_collectors::{
     CollectorError, DeployDiffCollector, Endpoint, LokiCollector, PrometheusCollector, WithTimeout,
@@ -47,6 +48,10 @@ pub struct LiveOptions {
     pub prometheus_timeout: Duration,
     /// The Loki collector.
     pub loki_timeout: Duration,
+    /// Serve the Kubernetes reads from a watch cache (one LIST per kind at start, then WATCH)
+    /// instead of listing for every analysis: what a long-running process (`aiops serve`) wants.
+    /// `Some(bound)` is the cache's staleness bound; `None` (the default) lists every time.
+    pub watch_cache: Option<Duration>,
 }
 
 impl Default for LiveOptions {
@@ -57,6 +62,7 @@ impl Default for LiveOptions {
             deploy_diff_timeout: Duration::from_secs(15),
             prometheus_timeout: Duration::from_secs(15),
             loki_timeout: Duration::from_secs(15),
+            watch_cache: None,
         }
     }
 }
@@ -76,10 +82,20 @@ pub async fn with_live_collectors_opts(
     opts: &LiveOptions,
 ) -> Result<EngineBuilder, CollectorError> {
     let client = sources.cluster.client().await?;
-    let kube = KubernetesCollector::new(client.clone());
+    let (mut kube, mut diff) = (KubernetesCollector::new(client.clone()), DeployDiffCollector::new(client.clone()));
+    if let Some(bound) = opts.watch_cache {
+        match ClusterCache::start(client, opts.kubernetes_timeout).await {
+            Ok(cache) => {
+                let cache = cache.with_max_staleness(bound);
+                (kube, diff) = (kube.with_cache(cache.clone()), diff.with_cache(cache));
+            }
+            // Not fatal: every analysis lists instead (and says so in the log).
+            Err(e) => tracing::warn!(error = %e, "watch cache not started; listing on every analysis"),
+        }
+    }
     let mut b = builder
         .collector(WithTimeout::new(kube, opts.kubernetes_timeout))
-        .collector(WithTimeout::new(DeployDiffCollector::new(client), opts.deploy_diff_timeout));
+        .collector(WithTimeout::new(diff, opts.deploy_diff_timeout));
     if let Some(p) = &sources.prometheus {
         let mut p = p.clone();
         p.timeout = p.timeout.min(opts.prometheus_timeout);

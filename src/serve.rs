@@ -177,7 +177,9 @@ pub async fn run(args: &ServeArgs) -> Result<(), Error> {
     let store = settings.store.open().await.map_err(|e| Error::Other(e.to_string()))?;
     let engine = match &settings.sources {
         Some(sources) => {
-            let builder = with_live_collectors_opts(crate::default_engine(), sources, &LiveOptions::default()).await?;
+            // A long-running server reads the cluster through the watch cache (30 s staleness bound).
+            let opts = LiveOptions { watch_cache: Some(std::time::Duration::from_secs(30)), ..LiveOptions::default() };
+            let builder = with_live_collectors_opts(crate::default_engine(), sources, &opts).await?;
             Some(builder.build()?)
         }
         None => None,

@@ -96,3 +96,41 @@ fn a_second_incident_makes_no_list_requests_and_sees_changes_through_the_watch()
     assert!(lists.is_empty(), "the second incident made LIST requests: {lists:#?}");
     assert!(sim.stats().total > 0, "logs are still read live");
 }
+
+/// What `aiops serve` builds with a cluster configured: the live collectors with
+/// `LiveOptions::watch_cache`, so analyses after the start make no LIST request.
+#[test]
+fn the_live_collectors_with_a_watch_cache_list_only_at_start() {
+    use aiops::live::{LiveOptions, LiveSources, with_live_collectors_opts};
+    let rt = runtime();
+    let path = common::root().join("examples/bundles/oom-killed.json");
+    let bundle = aiops::collectors::BundleCollector::read(&path).expect("parse");
+    let offline = rt.block_on(aiops::analyze_bundle(bundle.clone())).expect("offline");
+    let sim = rt.block_on(Simulator::from_bundle(&bundle).spawn()).expect("sim");
+    let sources = LiveSources { cluster: ClusterSource::Url(sim.url()), prometheus: None, loki: None };
+    let opts = LiveOptions { watch_cache: Some(Duration::from_secs(30)), ..LiveOptions::default() };
+    let engine = rt
+        .block_on(with_live_collectors_opts(aiops::default_engine(), &sources, &opts))
+        .expect("collectors")
+        .build()
+        .expect("engine");
+    assert!(sim.requests().iter().filter(|r| is_list(r)).count() >= 29, "the cache listed every kind once");
+    for _ in 0..2 {
+        sim.reset_stats();
+        let report = rt.block_on(engine.analyze(aiops::live::input_for(&bundle))).expect("analyze");
+        assert!(!report.partial, "{:?}", report.errors);
+        assert_eq!(causes(&report), causes(&offline));
+        let lists: Vec<_> = sim.requests().into_iter().filter(is_list).collect();
+        assert!(lists.is_empty(), "an analysis made LIST requests: {lists:#?}");
+    }
+
+    // Without the option every analysis lists.
+    let plain = rt
+        .block_on(with_live_collectors_opts(aiops::default_engine(), &sources, &LiveOptions::default()))
+        .expect("collectors")
+        .build()
+        .expect("engine");
+    sim.reset_stats();
+    rt.block_on(plain.analyze(aiops::live::input_for(&bundle))).expect("analyze");
+    assert!(sim.requests().iter().filter(|r| is_list(r)).count() >= 29);
+}
