@@ -120,8 +120,20 @@ fn memory_limit(ctx: &AnalysisContext<'_>, t: &Targets) -> Option<f64> {
     quantity(&c.resources.as_ref()?.limits.as_ref()?.get("memory")?.0)
 }
 
-fn promql(cause: Cause, ns: &str, prefix: &str) -> Vec<String> {
-    let sel = format!("namespace=\"{ns}\", pod=~\"{prefix}.*\"");
+/// The pod-name prefix that metrics of the hypothesis' subject carry: a workload's name (its pods
+/// are named after it) or the pod; `None` for subjects without pods of their own (a ConfigMap,
+/// a Service, an Ingress, ...), whose metrics step then covers the namespace.
+fn pod_prefix(t: &Targets) -> Option<String> {
+    const POD_NAMED: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"];
+    let workload = t.workload.as_ref().filter(|w| POD_NAMED.contains(&w.kind.as_str())).map(|w| w.name.clone());
+    workload.or(t.pod.clone()).filter(|p| !p.is_empty())
+}
+
+fn promql(cause: Cause, ns: &str, prefix: Option<&str>) -> Vec<String> {
+    let sel = match prefix {
+        Some(prefix) => format!("namespace=\"{ns}\", pod=~\"{prefix}.*\""),
+        None => format!("namespace=\"{ns}\""),
+    };
     let mut q = vec![format!("increase(kube_pod_container_status_restarts_total{{{sel}}}[30m])")];
     match cause.category() {
         Category::ResourceExhaustion => {
@@ -204,18 +216,19 @@ impl RunbookGenerator for DefaultRunbook {
             commands: ev_cmds,
             ..Default::default()
         });
-        let prefix = t.workload.as_ref().map(|w| w.name.clone()).or(t.pod.clone()).unwrap_or_default();
+        let prefix = pod_prefix(&t);
         steps.push(RunbookStep {
             title: "Check metrics".into(),
-            promql: promql(top.cause, &ns, &prefix),
+            promql: promql(top.cause, &ns, prefix.as_deref()),
             ..Default::default()
         });
         let g = self.grafana_url.trim_end_matches('/');
+        let pod_var = prefix.map(|p| format!("&var-pod={p}")).unwrap_or_default();
         steps.push(RunbookStep {
             title: "Open dashboards".into(),
             links: vec![
                 format!("{g}/d/kubernetes-overview?var-namespace={ns}"),
-                format!("{g}/d/pod-resources?var-namespace={ns}&var-pod={prefix}"),
+                format!("{g}/d/pod-resources?var-namespace={ns}{pod_var}"),
                 format!("{g}/explore?orgId=1&left=%5B%22now-1h%22,%22now%22,%22Loki%22,%7B%22expr%22:%22%7Bnamespace%3D%5C%22{ns}%5C%22%7D%22%7D%5D"),
             ],
             ..Default::default()
@@ -224,5 +237,32 @@ impl RunbookGenerator for DefaultRunbook {
             steps.push(RunbookStep { title: check.clone(), ..Default::default() });
         }
         Runbook { title: format!("Runbook: {}", inc.title), summary, steps }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targets(kind: &str, pod: Option<&str>) -> Targets {
+        Targets {
+            ns: "shop".into(),
+            workload: Some(ResourceRef::namespaced(kind, "shop", "pricing")),
+            pod: pod.map(str::to_string),
+            container: None,
+            crashed: false,
+            node: None,
+        }
+    }
+
+    #[test]
+    fn metrics_name_pods_only_for_subjects_that_have_pods() {
+        assert_eq!(pod_prefix(&targets("Deployment", None)).as_deref(), Some("pricing"));
+        assert_eq!(pod_prefix(&targets("ConfigMap", Some("pricing-6f7d-x"))).as_deref(), Some("pricing-6f7d-x"));
+        assert_eq!(pod_prefix(&targets("ConfigMap", None)), None);
+        let q = promql(Cause::ConfigError, "shop", None);
+        assert!(q.iter().all(|q| q.contains("{namespace=\"shop\"}") && !q.contains("pod=~")), "{q:?}");
+        let q = promql(Cause::ConfigError, "shop", Some("pricing"));
+        assert!(q.iter().all(|q| q.contains("pod=~\"pricing.*\"")), "{q:?}");
     }
 }
