@@ -115,6 +115,16 @@ macro_rules! inventory {
             pub fn len(&self) -> usize {
                 0 $(+ self.$field.len())+ + self.secrets.len() + self.events.len() + self.others.len()
             }
+
+            /// Appends the objects of `other` this inventory does not hold yet (an object is its
+            /// kind, namespace and name; nameless objects are always appended): two collectors
+            /// reading the same cluster merge into one copy of each object.
+            pub fn extend(&mut self, other: Inventory) {
+                $(extend_new(&mut self.$field, other.$field, |o| (None, &o.metadata));)+
+                extend_new(&mut self.secrets, other.secrets, |o| (None, &o.metadata));
+                extend_new(&mut self.events, other.events, |o| (None, &o.metadata));
+                extend_new(&mut self.others, other.others, |o| (Some(o.kind.as_str()), &o.metadata));
+            }
         }
     };
 }
@@ -153,45 +163,6 @@ impl Inventory {
     /// True when there are no objects.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Appends the objects of `other` this inventory does not hold yet (an object is its
-    /// kind, namespace and name; nameless objects are always appended): two collectors reading
-    /// the same cluster merge into one copy of each object.
-    pub fn extend(&mut self, other: Inventory) {
-        macro_rules! ext { ($($f:ident),+) => { $(extend_new(&mut self.$f, other.$f, |o| (None, &o.metadata));)+ } }
-        ext!(
-            pods,
-            nodes,
-            services,
-            endpoints,
-            endpoint_slices,
-            config_maps,
-            pvcs,
-            pvs,
-            namespaces,
-            service_accounts,
-            resource_quotas,
-            limit_ranges,
-            deployments,
-            replica_sets,
-            stateful_sets,
-            daemon_sets,
-            controller_revisions,
-            jobs,
-            cron_jobs,
-            hpas,
-            storage_classes,
-            ingresses,
-            ingress_classes,
-            network_policies,
-            pdbs,
-            mutating_webhooks,
-            validating_webhooks,
-            secrets,
-            events
-        );
-        extend_new(&mut self.others, other.others, |o| (Some(o.kind.as_str()), &o.metadata));
     }
 }
 
