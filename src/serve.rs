@@ -1,17 +1,22 @@
 //! `aiops serve`: the HTTP server of `aiops-server` with its settings layered as defaults <
 //! config file (`--config`, YAML or JSON) < environment (`AIOPS_LISTEN`, `AIOPS_STORE`,
-//! `AIOPS_API_TOKEN`, `AIOPS_WEBHOOK_TOKEN`) < flags. With a cluster configured (a kubeconfig,
-//! an API URL, or the in-cluster service account) every incident is diagnosed by the live
-//! pipeline; without one incidents are stored, deduplicated and resolved, not diagnosed.
+//! `AIOPS_API_TOKEN`, `AIOPS_WEBHOOK_TOKEN`, `AIOPS_EXECUTE`, `AIOPS_SLACK_SIGNING_SECRET`) <
+//! flags. With a cluster configured (a kubeconfig, an API URL, or the in-cluster service
+//! account) every incident is diagnosed by the live pipeline and approved actions go to the
+//! Kubernetes executor (dry runs unless `--execute`); without one incidents are stored,
+//! deduplicated and resolved, not diagnosed.
 //!
 //! With no token configured the server binds loopback only, whatever the address asked for,
 //! and says so at start.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use aiops_collectors::kubernetes::ClusterSource;
 use aiops_collectors::{Auth, Endpoint};
+use aiops_core::traits::Executor;
+use aiops_remediate::KubeExecutor;
 use aiops_server::config::{ServerFile, StoreSpec, non_empty};
 use aiops_server::{Server, ServerConfig};
 use serde::Deserialize;
@@ -50,6 +55,14 @@ pub struct ServeArgs {
     /// A Loki API for the diagnosis.
     #[arg(long, value_name = "URL")]
     pub loki: Option<String>,
+    /// Execute approved actions against the cluster for real. Off (the default), every action
+    /// is a dry run: sent with `dryRun=All`, validated by the API server, nothing changed.
+    #[arg(long, env = "AIOPS_EXECUTE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub execute: bool,
+    /// Slack's signing secret: enables the Slack interaction endpoint (approve/reject buttons).
+    /// Prefer the environment variable.
+    #[arg(long, env = "AIOPS_SLACK_SIGNING_SECRET", hide_env_values = true, value_name = "SECRET")]
+    pub slack_signing_secret: Option<String>,
 }
 
 /// A config file of `aiops serve`.
@@ -113,6 +126,10 @@ impl ServeArgs {
         }
         server.api_token = non_empty(self.api_token.clone().or(server.api_token));
         server.webhook_token = non_empty(self.webhook_token.clone().or(server.webhook_token));
+        server.slack_signing_secret = non_empty(self.slack_signing_secret.clone().or(server.slack_signing_secret));
+        if self.execute {
+            server.workflow.execute = true;
+        }
         server.validate().map_err(|e| Error::Other(e.to_string()))?;
         let spec = self.store.clone().or(file.server.store).unwrap_or_else(|| DEFAULT_STORE.into());
         let store = spec.parse().map_err(|e: aiops_server::ServerError| Error::Other(e.to_string()))?;
@@ -167,31 +184,50 @@ pub fn banner(settings: &Settings, bound: SocketAddr, narrowed: bool) -> String 
             "aiops serve: no cluster configured (--kube-url, --kubeconfig, cluster.in_cluster): \
              incidents are stored, not diagnosed\n",
         );
+    } else if settings.server.workflow.execute {
+        out.push_str("aiops serve: --execute: approved actions change the cluster\n");
+    } else {
+        out.push_str(
+            "aiops serve: dry run: approved actions are validated by the API server (dryRun=All), \
+             nothing is changed; --execute (AIOPS_EXECUTE=true) to act\n",
+        );
+    }
+    if settings.server.slack_signing_secret.is_some() {
+        out.push_str(&format!(
+            "aiops serve: Slack approvals on /api/v1/slack/interactions ({} approver(s) allowed)\n",
+            settings.server.slack_approvers.len()
+        ));
     }
     out
+}
+
+/// The executor of approved actions: the Kubernetes executor on the configured cluster, live
+/// only with `--execute` (otherwise every call is a server-side dry run).
+pub async fn executor(sources: &LiveSources, execute: bool) -> Result<Arc<dyn Executor>, Error> {
+    let client = sources.cluster.client().await.map_err(|e| Error::Other(format!("executor: {e}")))?;
+    Ok(Arc::new(KubeExecutor::new(client).live(execute)))
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: &ServeArgs) -> Result<(), Error> {
     let settings = args.settings()?;
     let store = settings.store.open().await.map_err(|e| Error::Other(e.to_string()))?;
-    let engine = match &settings.sources {
-        Some(sources) => {
-            // A long-running server reads the cluster through the watch cache (30 s staleness bound).
-            let opts = LiveOptions { watch_cache: Some(std::time::Duration::from_secs(30)), ..LiveOptions::default() };
-            let builder = with_live_collectors_opts(crate::default_engine(), sources, &opts).await?;
-            Some(builder.build()?)
-        }
-        None => None,
-    };
+    let mut server = Server::builder(settings.server.clone(), store);
+    if let Some(sources) = &settings.sources {
+        // A long-running server reads the cluster through the watch cache (30 s staleness bound).
+        let opts = LiveOptions { watch_cache: Some(std::time::Duration::from_secs(30)), ..LiveOptions::default() };
+        let builder = with_live_collectors_opts(crate::default_engine(), sources, &opts).await?;
+        server = server.engine(builder.build()?).executor(executor(sources, settings.server.workflow.execute).await?);
+    }
     let (addr, narrowed) = settings.server.effective_listen();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Io { path: format!("listen {addr}"), source })?;
     let bound = listener.local_addr().map_err(|source| Error::Io { path: format!("listen {addr}"), source })?;
     eprint!("{}", banner(&settings, bound, narrowed));
-    tracing::info!(listen = %bound, store = %settings.store, diagnosis = settings.sources.is_some(), "aiops serve started");
-    let server = Server::new(settings.server.clone(), store, engine);
+    tracing::info!(listen = %bound, store = %settings.store, diagnosis = settings.sources.is_some(),
+        execute = settings.server.workflow.execute, "aiops serve started");
+    let server = server.start();
     server.serve(listener, shutdown_signal()).await.map_err(|e| Error::Other(e.to_string()))?;
     eprintln!("aiops serve: stopped");
     Ok(())
@@ -263,6 +299,23 @@ mod tests {
         let e = ServeArgs { config: Some(path), ..args() }.settings().unwrap_err();
         assert!(e.to_string().contains("lisen"), "{e}");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn execute_is_off_by_default_and_the_banner_names_the_mode() {
+        let url = Some("http://127.0.0.1:1".to_string());
+        let s = ServeArgs { kube_url: url.clone(), ..args() }.settings().unwrap();
+        assert!(!s.server.workflow.execute, "dry run by default");
+        let b = banner(&s, s.server.listen, false);
+        assert!(b.contains("dry run") && !b.contains("Slack"), "{b}");
+        let a = ServeArgs { kube_url: url, execute: true, slack_signing_secret: Some("shh".into()), ..args() };
+        let s = a.settings().unwrap();
+        assert!(s.server.workflow.execute);
+        assert_eq!(s.server.slack_signing_secret.as_deref(), Some("shh"));
+        let b = banner(&s, s.server.listen, false);
+        assert!(b.contains("--execute: approved actions change the cluster") && b.contains("Slack approvals"), "{b}");
+        let s = ServeArgs { slack_signing_secret: Some(" ".into()), ..args() }.settings().unwrap();
+        assert_eq!(s.server.slack_signing_secret, None, "an empty secret is no secret");
     }
 
     #[test]

@@ -110,7 +110,8 @@ impl Approval {
 /// Slack user ids (or library caller names) allowed to decide, with their roles.
 pub type AllowList = BTreeMap<String, String>;
 
-fn token() -> Result<String> {
+/// A fresh unguessable single-use approval token: 32 random bytes from the OS, hex-encoded.
+pub fn new_token() -> Result<String> {
     let mut buf = [0u8; 32];
     getrandom::getrandom(&mut buf).map_err(|e| RemediateError::Approval(format!("no randomness: {e}")))?;
     Ok(hex::encode(buf))
@@ -144,7 +145,7 @@ impl ApprovalBook {
     pub fn issue(&self, request: &ApprovalRequest, now: Timestamp) -> Result<Approval> {
         let expiry = SignedDuration::try_from(self.expiry).unwrap_or(SignedDuration::from_hours(4));
         let a = Approval {
-            token: token()?,
+            token: new_token()?,
             binding: binding(&request.action, request.incident_revision),
             request: request.clone(),
             state: ApprovalState::Pending,

@@ -30,7 +30,6 @@ pub mod jira;
 pub mod ledger;
 pub mod plan;
 pub mod policy;
-#[cfg(feature = "slack")]
 pub mod slack;
 pub mod verify;
 

@@ -1,33 +1,40 @@
-//! [`SlackApprover`]: asks for approval in Slack and takes the decision from Slack's
-//! interaction callback.
+//! Slack approvals: the request blocks, the interaction callback's signature check and payload
+//! parsing (always built: they need no HTTP client, so a server can verify callbacks with them),
+//! and, with the `slack` feature, `SlackApprover`, which asks for approval in Slack and takes the
+//! decision from Slack's interaction callback.
 //!
 //! - Request: `chat.postMessage` with the original block layout (`original-design.md` §8.7:
 //!   header, incident/severity/namespace/action fields, blast radius and affected pods, an
 //!   `approve_action` / `reject_action` button pair), plus a section naming the exact target,
 //!   parameters and expiry. Both buttons carry the approval's single-use token (the original
 //!   carried the incident id).
-//! - Callback: [`SlackApprover::handle_interaction`] verifies `X-Slack-Signature` (`v0=` +
+//! - Callback: `SlackApprover::handle_interaction` verifies `X-Slack-Signature` (`v0=` +
 //!   HMAC-SHA256 of `v0:{X-Slack-Request-Timestamp}:{body}` with the signing secret, compared
 //!   in constant time), refuses a timestamp more than 5 minutes from now, then decides the
 //!   token in the [`ApprovalBook`] (unknown or used token, approver not on the allow-list,
 //!   expired: refused), and updates the message with `chat.update` to show who decided.
 
 use aiops_core::model::RemediationAction;
+#[cfg(feature = "slack")]
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+#[cfg(feature = "slack")]
 use tracing::Instrument;
 
-use crate::approve::{Approval, ApprovalBook, ApprovalRequest, ApprovalState, Approver};
+use crate::approve::{Approval, ApprovalRequest, ApprovalState};
+#[cfg(feature = "slack")]
+use crate::approve::{ApprovalBook, Approver};
 use crate::error::{RemediateError, Result};
 
 /// How far a callback's timestamp may be from now (Slack's recommendation).
 pub const MAX_SKEW_SECS: i64 = 300;
 
 /// Slack's Web API base.
+#[cfg(feature = "slack")]
 pub const SLACK_API: &str = "https://slack.com/api";
 
 fn refused(why: impl Into<String>) -> RemediateError {
@@ -65,6 +72,36 @@ pub fn verify_signature(
         return Err(refused("X-Slack-Signature does not match"));
     }
     Ok(())
+}
+
+/// One button press of an approval message, as Slack's interaction callback reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interaction {
+    /// The Slack user id of whoever pressed (`user.id`).
+    pub user: String,
+    /// The approval token the button carries (`actions[0].value`).
+    pub token: String,
+    /// `approve_action` (true) or `reject_action` (false).
+    pub approve: bool,
+}
+
+/// Parses an interaction callback body (form-encoded `payload=` JSON): who pressed which
+/// button carrying which token. Verify the signature first ([`verify_signature`]).
+pub fn parse_interaction(body: &[u8]) -> Result<Interaction> {
+    let payload = form_urlencoded::parse(body)
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| refused("callback body has no `payload`"))?;
+    let p: Value = serde_json::from_str(&payload).map_err(|e| RemediateError::json("slack payload", e))?;
+    let user = p.pointer("/user/id").and_then(Value::as_str).ok_or_else(|| refused("payload has no user.id"))?;
+    let act = p.pointer("/actions/0").ok_or_else(|| refused("payload has no action"))?;
+    let token = act["value"].as_str().ok_or_else(|| refused("action has no value"))?;
+    let approve = match act["action_id"].as_str() {
+        Some("approve_action") => true,
+        Some("reject_action") => false,
+        other => return Err(refused(format!("unknown action_id {other:?}"))),
+    };
+    Ok(Interaction { user: user.to_string(), token: token.to_string(), approve })
 }
 
 fn fields(pairs: &[(&str, String)]) -> Value {
@@ -119,6 +156,7 @@ pub fn decided_blocks(a: &Approval) -> Value {
     blocks
 }
 
+#[cfg(feature = "slack")]
 /// The Slack approver (see the module doc).
 #[derive(Clone)]
 pub struct SlackApprover {
@@ -130,12 +168,14 @@ pub struct SlackApprover {
     book: ApprovalBook,
 }
 
+#[cfg(feature = "slack")]
 impl std::fmt::Debug for SlackApprover {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SlackApprover").field("api", &self.api).field("channel", &self.channel).finish()
     }
 }
 
+#[cfg(feature = "slack")]
 impl SlackApprover {
     /// Posts to `channel` with `bot_token`, verifies callbacks with `signing_secret`, and
     /// keeps approvals in `book` (which holds the allow-list and expiry).
@@ -192,23 +232,11 @@ impl SlackApprover {
 
     async fn callback(&self, timestamp: &str, signature: &str, body: &[u8], now: Timestamp) -> Result<Approval> {
         verify_signature(&self.signing_secret, timestamp, signature, body, now)?;
-        let payload = form_urlencoded::parse(body)
-            .find(|(k, _)| k == "payload")
-            .map(|(_, v)| v.into_owned())
-            .ok_or_else(|| refused("callback body has no `payload`"))?;
-        let p: Value = serde_json::from_str(&payload).map_err(|e| RemediateError::json("slack payload", e))?;
-        let user = p.pointer("/user/id").and_then(Value::as_str).ok_or_else(|| refused("payload has no user.id"))?;
-        let act = p.pointer("/actions/0").ok_or_else(|| refused("payload has no action"))?;
-        let token = act["value"].as_str().ok_or_else(|| refused("action has no value"))?;
-        let approve = match act["action_id"].as_str() {
-            Some("approve_action") => true,
-            Some("reject_action") => false,
-            other => return Err(refused(format!("unknown action_id {other:?}"))),
-        };
-        let decided = self.book.decide(token, user, approve, now);
+        let Interaction { user, token, approve } = parse_interaction(body)?;
+        let decided = self.book.decide(&token, &user, approve, now);
         let shown = match &decided {
             Ok(a) => Some(a.clone()),
-            Err(_) => self.book.get(token).filter(|a| a.state == ApprovalState::Expired),
+            Err(_) => self.book.get(&token).filter(|a| a.state == ApprovalState::Expired),
         };
         if let Some(a) = shown {
             self.show(&a).await;
@@ -237,6 +265,7 @@ impl SlackApprover {
     }
 }
 
+#[cfg(feature = "slack")]
 #[async_trait]
 impl Approver for SlackApprover {
     async fn request(&self, request: &ApprovalRequest, now: Timestamp) -> Result<Approval> {
@@ -245,6 +274,7 @@ impl Approver for SlackApprover {
     }
 }
 
+#[cfg(feature = "slack")]
 impl SlackApprover {
     async fn post(&self, request: &ApprovalRequest, now: Timestamp) -> Result<Approval> {
         let mut a = self.book.issue(request, now)?;

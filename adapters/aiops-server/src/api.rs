@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use aiops_core::graph::GraphSnapshot;
 use aiops_core::{Alert, Incident, IncidentSource, IncidentStatus, Severity};
+use aiops_remediate::slack;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -26,7 +27,9 @@ use crate::error::ApiError;
 use crate::ingest::{self, Format};
 use crate::intake::Refusal;
 use crate::metrics::{SeverityLabel, SourceLabel, SourceSeverity};
-use crate::store::{AlertState, Incoming, ListFilter, Outcome, StatusChange, StoredIncident};
+use crate::store::{
+    ActionRecord, AlertState, Decided, HumanDecision, Incoming, ListFilter, Outcome, StatusChange, StoredIncident,
+};
 
 type St = State<Arc<AppState>>;
 
@@ -50,6 +53,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/incidents/{id}/audit", get(incident_audit))
         .route("/api/v1/incidents/{id}/acknowledge", post(acknowledge))
         .route("/api/v1/incidents/{id}/resolve", post(resolve))
+        .route("/api/v1/incidents/{id}/actions", get(incident_actions))
+        .route("/api/v1/incidents/{id}/approve", post(approve))
+        .route("/api/v1/incidents/{id}/reject", post(reject))
+        .route("/api/v1/slack/interactions", post(slack_interactions))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(limit, refuse_oversized))
         .layer(DefaultBodyLimit::max(limit))
@@ -75,14 +82,67 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/incidents/{id}/audit", "Audit trail"),
     ("post", "/api/v1/incidents/{id}/acknowledge", "Acknowledge"),
     ("post", "/api/v1/incidents/{id}/resolve", "Resolve"),
+    (
+        "get",
+        "/api/v1/incidents/{id}/actions",
+        "The proposed remediation action(s): status, policy decision and reasons, blast radius, approval deadline",
+    ),
+    (
+        "post",
+        "/api/v1/incidents/{id}/approve",
+        "Approve the action waiting for approval ({actor, reason}); wakes the workflow",
+    ),
+    (
+        "post",
+        "/api/v1/incidents/{id}/reject",
+        "Reject the action waiting for approval ({actor, reason}); it never runs",
+    ),
+    (
+        "post",
+        "/api/v1/slack/interactions",
+        "Slack interaction callback (form payload=, X-Slack-Signature): approve/reject buttons carrying the approval token",
+    ),
 ];
+
+/// Responses other than 200 documented in `/openapi.json`: (method, path, status, description).
+pub const ERROR_RESPONSES: &[(&str, &str, &str, &str)] = &[
+    ("get", "/api/v1/incidents/{id}/actions", "401", "unauthorized"),
+    ("get", "/api/v1/incidents/{id}/actions", "404", "not_found: no such incident"),
+    ("post", "/api/v1/incidents/{id}/approve", "401", "unauthorized"),
+    ("post", "/api/v1/incidents/{id}/approve", "404", "not_found: no such incident"),
+    ("post", "/api/v1/incidents/{id}/approve", "409", "not_awaiting_approval: nothing to decide, decided or expired"),
+    ("post", "/api/v1/incidents/{id}/approve", "422", "validation_error: actor missing"),
+    ("post", "/api/v1/incidents/{id}/reject", "401", "unauthorized"),
+    ("post", "/api/v1/incidents/{id}/reject", "404", "not_found: no such incident"),
+    ("post", "/api/v1/incidents/{id}/reject", "409", "not_awaiting_approval: nothing to decide, decided or expired"),
+    ("post", "/api/v1/incidents/{id}/reject", "422", "validation_error: actor missing"),
+    ("post", "/api/v1/slack/interactions", "400", "invalid_payload: no payload, user, action or token"),
+    ("post", "/api/v1/slack/interactions", "401", "invalid_signature / stale_request (timestamp over 5 minutes off)"),
+    ("post", "/api/v1/slack/interactions", "403", "approver_not_allowed: user not in server.slack_approvers"),
+    ("post", "/api/v1/slack/interactions", "404", "unknown_token, or slack_not_configured (no signing secret)"),
+    ("post", "/api/v1/slack/interactions", "409", "not_awaiting_approval: token already used, or expired"),
+];
+
+/// The JSON body of approve/reject.
+const DECISION_BODY: &str =
+    r#"{"type":"object","required":["actor"],"properties":{"actor":{"type":"string"},"reason":{"type":"string"}}}"#;
 
 async fn openapi() -> Json<serde_json::Value> {
     let mut paths = serde_json::Map::new();
     for (method, path, summary) in ROUTES {
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         if let Some(obj) = entry.as_object_mut() {
-            obj.insert(method.to_string(), json!({"summary": summary, "responses": {"200": {"description": "OK"}}}));
+            let mut op = json!({"summary": summary, "responses": {"200": {"description": "OK"}}});
+            for (m, p, code, description) in ERROR_RESPONSES {
+                if m == method && p == path {
+                    op["responses"][*code] = json!({"description": description});
+                }
+            }
+            if path.ends_with("/approve") || path.ends_with("/reject") {
+                let schema: serde_json::Value = serde_json::from_str(DECISION_BODY).unwrap_or_default();
+                op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+            }
+            obj.insert(method.to_string(), op);
         }
     }
     Json(json!({
@@ -561,4 +621,131 @@ async fn resolve(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     change(&s, &headers, &id, body, StatusChange::Resolve).await
+}
+
+async fn incident_actions(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    load(&s, &headers, &id).await?;
+    let actions: Vec<ActionRecord> = s.store.action(&id).await.map_err(ApiError::store)?.into_iter().collect();
+    Ok(Json(actions).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DecisionBody {
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn not_awaiting(action: Option<ActionRecord>) -> ApiError {
+    let why = match &action {
+        None => "the incident has no remediation action".to_string(),
+        Some(a) => {
+            format!("the action is {}, not awaiting approval (decided, expired or never asked)", a.status.as_str())
+        }
+    };
+    ApiError::new(StatusCode::CONFLICT, "not_awaiting_approval", why).with_extra(json!({"action": action}))
+}
+
+/// Records a decision and wakes the runner; the action as it now stands.
+async fn record(s: &AppState, id: &str, decision: &HumanDecision) -> Result<ActionRecord, ApiError> {
+    match s.store.decide_with(id, decision).await.map_err(ApiError::store)? {
+        Decided::Recorded(a) => {
+            tracing::info!(incident_id = id, actor = %decision.actor, approve = decision.approve,
+                via = decision.via.as_deref().unwrap_or(""), "remediation decided");
+            s.wake.notify_one();
+            Ok(a)
+        }
+        Decided::NotAwaiting(a) => Err(not_awaiting(a)),
+        Decided::NotFound => Err(ApiError::not_found("Incident not found")),
+    }
+}
+
+async fn decide(
+    s: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    body: Result<Bytes, BytesRejection>,
+    approve: bool,
+) -> Result<Response, ApiError> {
+    load(s, headers, id).await?;
+    let body = body_bytes(body, s.config.body_limit)?;
+    let b: DecisionBody =
+        if body.iter().all(u8::is_ascii_whitespace) { DecisionBody::default() } else { parse_json(&body)? };
+    let actor = b.actor.map(|a| a.trim().to_string()).filter(|a| !a.is_empty() && a.len() <= 255).ok_or_else(|| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", "actor is required (1..=255 bytes)")
+    })?;
+    let decision = HumanDecision {
+        reason: b.reason.filter(|r| !r.trim().is_empty()),
+        via: Some("api".into()),
+        ..HumanDecision::new(approve, &actor, Timestamp::now())
+    };
+    Ok(Json(record(s, id, &decision).await?).into_response())
+}
+
+async fn approve(
+    State(s): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    decide(&s, &headers, &id, body, true).await
+}
+
+async fn reject(
+    State(s): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    decide(&s, &headers, &id, body, false).await
+}
+
+/// Slack's interaction callback: signature and timestamp first (nothing else is read before),
+/// then the payload, the allow-list, the token's action, and the same decision as the API.
+async fn slack_interactions(
+    State(s): St,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Some(secret) = s.config.slack_signing_secret.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "slack_not_configured",
+            "no Slack signing secret is configured (server.slack_signing_secret, AIOPS_SLACK_SIGNING_SECRET)",
+        ));
+    };
+    let body = body_bytes(body, s.config.body_limit)?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let (timestamp, signature) = (header("x-slack-request-timestamp"), header("x-slack-signature"));
+    let now = Timestamp::now();
+    if let Err(e) = slack::verify_signature(secret, timestamp, signature, &body, now) {
+        let stale = timestamp.trim().parse::<i64>().is_ok_and(|t| (now.as_second() - t).abs() > slack::MAX_SKEW_SECS);
+        let code = if stale { "stale_request" } else { "invalid_signature" };
+        tracing::warn!(error = %e, code, "slack callback refused");
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, code, e.to_string()));
+    }
+    let press = slack::parse_interaction(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_payload", e.to_string()))?;
+    let Some(role) = s.config.slack_approvers.get(&press.user) else {
+        tracing::warn!(user = %press.user, "slack callback from a user not on the approvers allow-list");
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "approver_not_allowed",
+            format!("user {} is not on the approvers allow-list (server.slack_approvers)", press.user),
+        ));
+    };
+    let Some(action) = s.store.action_by_token(&press.token).await.map_err(ApiError::store)? else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_token", "no action holds this approval token"));
+    };
+    let decision = HumanDecision {
+        via: Some("slack".into()),
+        role: Some(role.clone()),
+        token: Some(press.token.clone()),
+        ..HumanDecision::new(press.approve, &press.user, now)
+    };
+    let a = record(&s, &action.incident_id, &decision).await?;
+    let verb = if press.approve { "✅ Approved" } else { "❌ Rejected" };
+    let text = format!("{verb} by <@{}> ({role}): {} on {}", press.user, a.action.action, a.action.target);
+    Ok(Json(json!({"text": text, "incident_id": a.incident_id, "status": a.status})).into_response())
 }

@@ -115,6 +115,14 @@ pub struct ServerFile {
     pub max_alerts_per_request: Option<usize>,
     /// Intake queue capacity in alerts.
     pub intake_capacity: Option<usize>,
+    /// Execute approved actions for real (default false: dry runs).
+    pub execute: Option<bool>,
+    /// How long a human has to approve an action, in seconds (default 3600).
+    pub approval_timeout_seconds: Option<u64>,
+    /// Slack's signing secret (enables `POST /api/v1/slack/interactions`).
+    pub slack_signing_secret: Option<String>,
+    /// The Slack user ids allowed to approve from Slack, with their roles (`U012ABCDEF: sre`).
+    pub slack_approvers: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl ServerFile {
@@ -140,6 +148,18 @@ impl ServerFile {
         }
         if let Some(v) = self.intake_capacity {
             cfg.intake_capacity = v;
+        }
+        if let Some(v) = self.execute {
+            cfg.workflow.execute = v;
+        }
+        if let Some(v) = self.approval_timeout_seconds {
+            cfg.workflow.approval_timeout = Duration::from_secs(v);
+        }
+        if let Some(v) = &self.slack_signing_secret {
+            cfg.slack_signing_secret = Some(v.clone());
+        }
+        if let Some(v) = &self.slack_approvers {
+            cfg.slack_approvers = v.clone();
         }
     }
 }
@@ -167,9 +187,18 @@ mod tests {
 
     #[test]
     fn file_values_override_defaults_and_unknown_keys_fail() {
-        let f: ServerFile = serde_json::from_str(r#"{"listen":"0.0.0.0:9000","intake_capacity":10}"#).unwrap();
+        let f: ServerFile = serde_json::from_str(
+            r#"{"listen":"0.0.0.0:9000","intake_capacity":10,"execute":true,"approval_timeout_seconds":60,
+                "slack_signing_secret":"s","slack_approvers":{"U1":"sre"}}"#,
+        )
+        .unwrap();
         let mut cfg = ServerConfig::default();
+        assert!(!cfg.workflow.execute, "dry run by default");
         f.apply(&mut cfg);
+        assert!(cfg.workflow.execute);
+        assert_eq!(cfg.workflow.approval_timeout, Duration::from_secs(60));
+        assert_eq!(cfg.slack_signing_secret.as_deref(), Some("s"));
+        assert_eq!(cfg.slack_approvers.get("U1").map(String::as_str), Some("sre"));
         assert_eq!(cfg.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(cfg.intake_capacity, 10);
         assert_eq!(cfg.body_limit, ServerConfig::default().body_limit);

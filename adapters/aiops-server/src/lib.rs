@@ -9,7 +9,10 @@
 //! - **Bounded intake**: a full queue answers 503 (webhooks, which their senders retry) or 429
 //!   (the API) with `Retry-After`, and counts the refusal; nothing accepted is dropped ([`intake`]).
 //! - **Workflow**: incidents are diagnosed by the [`aiops_core::Engine`] in persisted steps
-//!   ([`workflow`]).
+//!   ([`workflow`]); approved actions go to the executor given to [`Server::builder`].
+//! - **Approvals**: `GET /api/v1/incidents/{id}/actions`, `POST .../approve` / `.../reject`, and
+//!   Slack's interaction callback `POST /api/v1/slack/interactions` (signature-verified,
+//!   allow-listed approvers, single-use tokens bound to the stored action) ([`api`]).
 //! - **Metrics** at `/metrics` ([`metrics`]), JSON errors with stable codes ([`error`]),
 //!   bearer/shared-secret auth compared in constant time ([`auth`]).
 //!
@@ -38,6 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aiops_core::Engine;
+use aiops_core::traits::Executor;
 use tokio::sync::Notify;
 
 pub use error::{ApiError, Result, ServerError};
@@ -62,6 +66,11 @@ pub struct ServerConfig {
     pub intake_capacity: usize,
     /// Workflow runner settings.
     pub workflow: workflow::WorkflowConfig,
+    /// Slack's signing secret: verifies `POST /api/v1/slack/interactions` (the endpoint answers
+    /// 404 `slack_not_configured` without it).
+    pub slack_signing_secret: Option<String>,
+    /// The Slack user ids allowed to approve or reject from Slack, with their roles.
+    pub slack_approvers: aiops_remediate::approve::AllowList,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +84,8 @@ impl Default for ServerConfig {
             max_alerts_per_request: 5000,
             intake_capacity: 50_000,
             workflow: workflow::WorkflowConfig::default(),
+            slack_signing_secret: None,
+            slack_approvers: aiops_remediate::approve::AllowList::new(),
         }
     }
 }
@@ -118,6 +129,8 @@ pub struct AppState {
     /// The engine's graph store, when it has one: incident graphs are read from it (else from
     /// the snapshot the incident store keeps).
     pub graph: Option<Arc<dyn aiops_core::graph::GraphStore>>,
+    /// Wakes the workflow runner (new incidents, a human's decision).
+    pub wake: Arc<Notify>,
 }
 
 /// A configured server: the router, the intake writer and (with an engine) the workflow runner.
@@ -127,18 +140,19 @@ pub struct Server {
 
 impl Server {
     /// Builds the server and starts its background tasks; call inside a Tokio runtime. Without
-    /// an engine, incidents are stored but not diagnosed.
+    /// an engine, incidents are stored but not diagnosed. The workflow runner (with an engine)
+    /// has no executor: approved actions end as dry runs; use [`Server::builder`] to give it one.
     pub fn new(config: ServerConfig, store: Arc<dyn IncidentStore>, engine: Option<Engine>) -> Self {
-        let metrics = Arc::new(metrics::Metrics::new());
-        let wake = Arc::new(Notify::new());
-        let policy = store::DedupPolicy { window: config.dedup_window };
-        let intake =
-            intake::Intake::start(store.clone(), policy, config.intake_capacity, metrics.clone(), wake.clone());
-        let graph = engine.as_ref().and_then(|e| e.graph_store().cloned());
-        if let Some(engine) = engine {
-            tokio::spawn(workflow::run(store.clone(), engine, metrics.clone(), wake, config.workflow));
+        let builder = Self::builder(config, store);
+        match engine {
+            Some(engine) => builder.engine(engine).start(),
+            None => builder.start(),
         }
-        Self { state: Arc::new(AppState { config, store, intake, metrics, graph }) }
+    }
+
+    /// A server to configure further (engine, executor, verifier) before it starts.
+    pub fn builder(config: ServerConfig, store: Arc<dyn IncidentStore>) -> ServerBuilder {
+        ServerBuilder { config, store, engine: None, executor: None, verifier: None }
     }
 
     /// The shared state.
@@ -159,6 +173,59 @@ impl Server {
     ) -> Result<()> {
         axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await?;
         Ok(())
+    }
+}
+
+/// A [`Server`] being configured: [`Server::builder`], then [`ServerBuilder::start`].
+pub struct ServerBuilder {
+    config: ServerConfig,
+    store: Arc<dyn IncidentStore>,
+    engine: Option<Engine>,
+    executor: Option<Arc<dyn Executor>>,
+    verifier: Option<Arc<dyn workflow::Verifier>>,
+}
+
+impl ServerBuilder {
+    /// Diagnoses incidents with `engine` (starts the workflow runner).
+    pub fn engine(mut self, engine: Engine) -> Self {
+        self.engine = Some(engine);
+        self
+    }
+
+    /// Executes approved actions with `executor` (real changes only with
+    /// [`workflow::WorkflowConfig::execute`]; otherwise the executor validates them as dry runs).
+    pub fn executor(mut self, executor: Arc<dyn Executor>) -> Self {
+        self.executor = Some(executor);
+        self
+    }
+
+    /// Verifies executed actions with `verifier` (default [`workflow::AlertsResolved`]).
+    pub fn verifier(mut self, verifier: Arc<dyn workflow::Verifier>) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// Starts the intake writer and, with an engine, the workflow runner; call inside a Tokio
+    /// runtime.
+    pub fn start(self) -> Server {
+        let ServerBuilder { config, store, engine, executor, verifier } = self;
+        let metrics = Arc::new(metrics::Metrics::new());
+        let wake = Arc::new(Notify::new());
+        let policy = store::DedupPolicy { window: config.dedup_window };
+        let intake =
+            intake::Intake::start(store.clone(), policy, config.intake_capacity, metrics.clone(), wake.clone());
+        let graph = engine.as_ref().and_then(|e| e.graph_store().cloned());
+        if let Some(engine) = engine {
+            let mut runner = workflow::Runner::new(store.clone(), engine, metrics.clone(), config.workflow);
+            if let Some(x) = executor {
+                runner = runner.executor(x);
+            }
+            if let Some(v) = verifier {
+                runner = runner.verifier(v);
+            }
+            tokio::spawn(runner.run(wake.clone()));
+        }
+        Server { state: Arc::new(AppState { config, store, intake, metrics, graph, wake }) }
     }
 }
 

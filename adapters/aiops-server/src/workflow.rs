@@ -291,6 +291,14 @@ impl Runner {
             Decision::RequiresApproval => {
                 let deadline = after(now, self.cfg.approval_timeout);
                 record.approval_deadline = Some(deadline);
+                // The Slack buttons' single-use token; without randomness only the API can decide.
+                record.approval_token = match aiops_remediate::approve::new_token() {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no approval token: Slack cannot decide this action");
+                        None
+                    }
+                };
                 Step {
                     to: Some(WorkflowState::AwaitingApproval),
                     due_at: Some(deadline),
@@ -314,7 +322,8 @@ impl Runner {
         Ok(match a.status {
             ActionStatus::Approved => self.next(WorkflowState::Executing),
             ActionStatus::Rejected => {
-                Self::finish(WorkflowState::Closed, "remediation_rejected", json!({"by": a.decided_by}))
+                // Not fixed, and a human said no to the fix: hand the incident to a human.
+                Self::finish(WorkflowState::Escalated, "remediation_rejected", json!({"by": a.decided_by}))
             }
             ActionStatus::AwaitingApproval if a.approval_deadline.is_none_or(|d| d < now) => {
                 a.status = ActionStatus::Expired;
@@ -457,10 +466,12 @@ fn action_record(incident_id: &str, r: &RemediationSummary, dry_run: bool) -> Ac
         started_at: None,
         finished_at: None,
         outcome: None,
+        approval_token: None,
     }
 }
 
-/// Runs a [`Runner`] with no executor forever (what [`crate::Server`] spawns).
+/// Runs a [`Runner`] with no executor forever ([`crate::Server`] builds its runner with
+/// [`crate::ServerBuilder`], which can add one).
 pub async fn run(
     store: Arc<dyn IncidentStore>,
     engine: Engine,

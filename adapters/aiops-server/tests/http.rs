@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use aiops_core::Report;
 use aiops_core::graph::GraphSnapshot;
 use aiops_server::store::{
-    ActionRecord, AuditEntry, Claim, Decided, DedupPolicy, IncidentStore, Incoming, ListFilter, MemoryStore, Outcome,
-    StatusChange, Step, StoreResult, StoredIncident, VerificationRecord, WorkflowState,
+    ActionRecord, AuditEntry, Claim, Decided, DedupPolicy, HumanDecision, IncidentStore, Incoming, ListFilter,
+    MemoryStore, Outcome, StatusChange, Step, StoreResult, StoredIncident, VerificationRecord, WorkflowState,
 };
 use aiops_server::{Server, ServerConfig};
 use async_trait::async_trait;
@@ -196,6 +196,12 @@ impl IncidentStore for Slow {
     }
     async fn decide(&self, id: &str, approve: bool, actor: &str, at: Timestamp) -> StoreResult<Decided> {
         self.inner.decide(id, approve, actor, at).await
+    }
+    async fn decide_with(&self, id: &str, d: &HumanDecision) -> StoreResult<Decided> {
+        self.inner.decide_with(id, d).await
+    }
+    async fn action_by_token(&self, token: &str) -> StoreResult<Option<ActionRecord>> {
+        self.inner.action_by_token(token).await
     }
     async fn verifications(&self, id: &str) -> StoreResult<Vec<VerificationRecord>> {
         self.inner.verifications(id).await

@@ -57,7 +57,7 @@ async fn approval_expiry_escalates_and_nothing_runs() {
 }
 
 #[tokio::test]
-async fn rejection_closes_denial_escalates_dry_run_closes() {
+async fn rejection_escalates_denial_escalates_dry_run_closes() {
     let store = open(&temp_db("decisions")).await;
     let clock = TestClock::at("2026-03-01T10:05:00Z");
     let exec = Arc::new(CountingExecutor::default());
@@ -65,8 +65,9 @@ async fn rejection_closes_denial_escalates_dry_run_closes() {
     runner(store.clone(), Decision::RequiresApproval, exec.clone(), clock.clone()).run_until_idle().await.expect("run");
     assert!(matches!(store.decide(&id, false, "bob", clock.now()).await.expect("d"), Decided::Recorded(_)));
     runner(store.clone(), Decision::Deny, exec.clone(), clock.clone()).run_until_idle().await.expect("run");
-    assert_eq!(store.get(&id).await.expect("g").expect("e").workflow_state, WorkflowState::Closed);
+    assert_eq!(store.get(&id).await.expect("g").expect("e").workflow_state, WorkflowState::Escalated);
     assert_eq!(store.action(&id).await.expect("a").expect("a").status, ActionStatus::Rejected);
+    assert_eq!(trail(&*store, &id).await.last().map(String::as_str), Some("remediation_rejected"));
 
     let denied = ingest(&*store, firing("web-2")).await;
     runner(store.clone(), Decision::Deny, exec.clone(), clock.clone()).run_until_idle().await.expect("run");

@@ -11,8 +11,8 @@ use aiops_core::{ActionType, Alert, Decision, IncidentSource, IncidentStatus, Re
 use jiff::Timestamp;
 
 use super::{
-    ActionRecord, ActionStatus, Decided, DedupPolicy, IncidentStore, Incoming, ListFilter, Outcome, StatusChange, Step,
-    VerificationRecord, WorkflowState, after,
+    ActionRecord, ActionStatus, Decided, DedupPolicy, HumanDecision, IncidentStore, Incoming, ListFilter, Outcome,
+    StatusChange, Step, VerificationRecord, WorkflowState, after,
 };
 
 /// A firing (or resolved) Alertmanager alert for a pod, in group `group`.
@@ -61,6 +61,7 @@ where
     workflow_claims_and_leases(&*fresh().await).await;
     approval_timers_and_decisions(&*fresh().await).await;
     actions_and_verifications(&*fresh().await).await;
+    approval_tokens_bind_decisions(&*fresh().await).await;
 }
 
 /// A repeat within the window deduplicates; after the window it opens a new incident.
@@ -213,6 +214,7 @@ pub fn action_fixture(id: &str, deadline: Timestamp) -> ActionRecord {
         started_at: None,
         finished_at: None,
         outcome: None,
+        approval_token: None,
     }
 }
 
@@ -344,4 +346,79 @@ pub async fn actions_and_verifications(s: &dyn IncidentStore) {
     assert_eq!(s.verifications(&id).await.expect("verifications"), vec![v]);
     let later = ts("2026-03-02T10:00:00Z");
     assert!(s.claim("w2", later, Duration::from_secs(60), 10).await.expect("claim").is_empty(), "finished");
+}
+
+/// An approval token binds a decision to its action: the store finds the action by its token,
+/// a decision carrying a token decides only the action holding it, once, and not after the
+/// deadline; the token survives the later steps; the audit entry keeps the reason and channel.
+pub async fn approval_tokens_bind_decisions(s: &dyn IncidentStore) {
+    let now = ts("2026-03-01T10:02:00Z");
+    let deadline = ts("2026-03-01T11:02:00Z");
+    let lease = Duration::from_secs(60);
+    let mut ids = Vec::new();
+    for (pod, token) in [("p1", "tok-1"), ("p2", "tok-2"), ("p3", "tok-3")] {
+        let Outcome::Created(id) = one(s, alert("G", pod, "firing", None, "2026-03-01T10:01:00Z")).await else {
+            panic!("create")
+        };
+        let c = s.claim("w1", now, lease, 10).await.expect("claim").remove(0);
+        assert_eq!(c.incident.incident.id, id);
+        let mut a = action_fixture(&id, deadline);
+        a.approval_token = Some(token.to_string());
+        let wait = Step {
+            to: Some(WorkflowState::AwaitingApproval),
+            due_at: Some(deadline),
+            action: Some(a),
+            audit: Some(("approval_requested".into(), serde_json::json!({}))),
+            ..Step::default()
+        };
+        assert!(s.advance(&c, WorkflowState::Received, &wait, now).await.expect("advance"));
+        ids.push(id);
+    }
+    let found = s.action_by_token("tok-2").await.expect("by token").expect("the action holding tok-2");
+    assert_eq!((found.incident_id.as_str(), found.approval_token.as_deref()), (ids[1].as_str(), Some("tok-2")));
+    assert_eq!(s.action_by_token("tok-9").await.expect("by token"), None);
+    assert_eq!(s.action(&ids[0]).await.expect("action").and_then(|a| a.approval_token).as_deref(), Some("tok-1"));
+
+    let soon = ts("2026-03-01T10:30:00Z");
+    let slack = |token: &str, approve: bool| HumanDecision {
+        reason: Some("looks right".into()),
+        via: Some("slack".into()),
+        role: Some("sre".into()),
+        token: Some(token.to_string()),
+        ..HumanDecision::new(approve, "U123", soon)
+    };
+    // Another action's token decides nothing.
+    assert!(matches!(s.decide_with(&ids[0], &slack("tok-2", true)).await.expect("decide"), Decided::NotAwaiting(_)));
+    assert_eq!(s.action(&ids[0]).await.expect("a").expect("a").status, ActionStatus::AwaitingApproval);
+    let Decided::Recorded(a) = s.decide_with(&ids[0], &slack("tok-1", true)).await.expect("decide") else {
+        panic!("recorded")
+    };
+    assert_eq!((a.status, a.decided_by.as_deref()), (ActionStatus::Approved, Some("U123")));
+    // A replay of the same token is refused and changes nothing.
+    assert!(matches!(s.decide_with(&ids[0], &slack("tok-1", false)).await.expect("d"), Decided::NotAwaiting(Some(_))));
+    assert_eq!(s.action(&ids[0]).await.expect("a").expect("a").status, ActionStatus::Approved);
+    let trail = s.audit(&ids[0]).await.expect("audit");
+    let last = trail.last().expect("an audit entry");
+    assert_eq!((last.action_type.as_str(), last.actor.as_str()), ("approved", "U123"));
+    assert_eq!(
+        last.details,
+        serde_json::json!({"action": a.action.idempotency_key, "reason": "looks right", "via": "slack", "role": "sre"})
+    );
+    assert_eq!(trail.iter().filter(|e| e.action_type == "approved" || e.action_type == "rejected").count(), 1);
+    // Rejections too; after the deadline the token is refused.
+    let Decided::Recorded(r) = s.decide_with(&ids[1], &slack("tok-2", false)).await.expect("decide") else {
+        panic!("recorded")
+    };
+    assert_eq!(r.status, ActionStatus::Rejected);
+    let late = HumanDecision { at: ts("2026-03-01T11:02:01Z"), ..slack("tok-3", true) };
+    assert!(matches!(s.decide_with(&ids[2], &late).await.expect("decide"), Decided::NotAwaiting(Some(_))));
+    assert_eq!(s.action(&ids[2]).await.expect("a").expect("a").status, ActionStatus::AwaitingApproval);
+    // A later step's record keeps the token.
+    let c = s.claim("w2", soon, lease, 10).await.expect("claim");
+    let c0 = c.into_iter().find(|c| c.incident.incident.id == ids[0]).expect("the approved incident is due");
+    let mut executing = a.clone();
+    executing.status = ActionStatus::Executing;
+    let step = Step { to: Some(WorkflowState::Executing), action: Some(executing), ..Step::default() };
+    assert!(s.advance(&c0, WorkflowState::AwaitingApproval, &step, soon).await.expect("advance"));
+    assert_eq!(s.action_by_token("tok-1").await.expect("by token").map(|a| a.status), Some(ActionStatus::Executing));
 }

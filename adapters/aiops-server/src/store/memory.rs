@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{
-    ActionRecord, ActionStatus, AlertState, AuditEntry, Claim, Decided, DedupPolicy, IncidentStore, Incoming,
-    ListFilter, Outcome, StatusChange, Step, StoreError, StoreResult, StoredIncident, VerificationRecord,
+    ActionRecord, ActionStatus, AlertState, AuditEntry, Claim, Decided, DedupPolicy, HumanDecision, IncidentStore,
+    Incoming, ListFilter, Outcome, StatusChange, Step, StoreError, StoreResult, StoredIncident, VerificationRecord,
     WorkflowState, after, fresh_id, is_terminal, window_start,
 };
 
@@ -296,26 +296,37 @@ impl IncidentStore for MemoryStore {
         Ok(self.lock()?.recs.get(id).and_then(|r| r.action.clone()))
     }
 
-    async fn decide(&self, id: &str, approve: bool, actor: &str, at: Timestamp) -> StoreResult<Decided> {
+    async fn decide_with(&self, id: &str, d: &HumanDecision) -> StoreResult<Decided> {
         let mut g = self.lock()?;
         let Some(rec) = g.recs.get_mut(id) else { return Ok(Decided::NotFound) };
-        let Some(action) = rec
-            .action
-            .as_mut()
-            .filter(|a| a.status == ActionStatus::AwaitingApproval && a.approval_deadline.is_none_or(|d| d >= at))
-        else {
+        let Some(action) = rec.action.as_mut().filter(|a| {
+            a.status == ActionStatus::AwaitingApproval
+                && a.approval_deadline.is_none_or(|deadline| deadline >= d.at)
+                && d.token.as_ref().is_none_or(|t| a.approval_token.as_ref() == Some(t))
+        }) else {
             return Ok(Decided::NotAwaiting(rec.action.clone()));
         };
-        action.status = if approve { ActionStatus::Approved } else { ActionStatus::Rejected };
-        action.decided_by = Some(actor.to_string());
-        action.decided_at = Some(at);
+        action.status = if d.approve { ActionStatus::Approved } else { ActionStatus::Rejected };
+        action.decided_by = Some(d.actor.clone());
+        action.decided_at = Some(d.at);
         let out = action.clone();
         if let Some(inc) = rec.inc.as_mut().filter(|i| i.workflow_state == WorkflowState::AwaitingApproval) {
-            inc.updated_at = at;
-            rec.due_at = Some(at);
+            inc.updated_at = d.at;
+            rec.due_at = Some(d.at);
         }
-        rec.audit.push(audit(id, if approve { "approved" } else { "rejected" }, actor, at));
+        let mut entry = audit(id, d.kind(), &d.actor, d.at);
+        entry.details = d.audit_details(&out.action.idempotency_key);
+        rec.audit.push(entry);
         Ok(Decided::Recorded(out))
+    }
+
+    async fn action_by_token(&self, token: &str) -> StoreResult<Option<ActionRecord>> {
+        let g = self.lock()?;
+        Ok(g.recs
+            .values()
+            .filter_map(|r| r.action.as_ref())
+            .find(|a| a.approval_token.as_deref() == Some(token))
+            .cloned())
     }
 
     async fn verifications(&self, id: &str) -> StoreResult<Vec<VerificationRecord>> {

@@ -344,8 +344,23 @@ pub trait IncidentStore: Send + Sync {
     async fn action(&self, id: &str) -> StoreResult<Option<ActionRecord>>;
 
     /// Records a human's approval or rejection of the action waiting for one, and makes the
-    /// incident due so a worker picks it up. Writes an audit entry.
-    async fn decide(&self, id: &str, approve: bool, actor: &str, at: Timestamp) -> StoreResult<Decided>;
+    /// incident due so a worker picks it up. Writes an audit entry. The same as
+    /// [`IncidentStore::decide_with`] with no reason, channel or token.
+    async fn decide(&self, id: &str, approve: bool, actor: &str, at: Timestamp) -> StoreResult<Decided> {
+        self.decide_with(id, &HumanDecision::new(approve, actor, at)).await
+    }
+
+    /// Records `decision` on the action of incident `id` in one transaction, if and only if the
+    /// action is `awaiting_approval`, its deadline is not before `decision.at`, and (when
+    /// `decision.token` is set) it holds that approval token; then makes the incident due so a
+    /// worker picks it up, and writes the audit entry (`approved` / `rejected`, actor
+    /// `decision.actor`, details [`HumanDecision::audit_details`]). Otherwise nothing is written:
+    /// [`Decided::NotAwaiting`] (or [`Decided::NotFound`] for an unknown incident).
+    async fn decide_with(&self, id: &str, decision: &HumanDecision) -> StoreResult<Decided>;
+
+    /// The action holding approval token `token` ([`ActionRecord::approval_token`], the value
+    /// of the Slack buttons), whatever its status; `None` when no action holds it.
+    async fn action_by_token(&self, token: &str) -> StoreResult<Option<ActionRecord>>;
 
     /// The verification results of an incident, oldest first.
     async fn verifications(&self, id: &str) -> StoreResult<Vec<VerificationRecord>>;
@@ -479,6 +494,56 @@ pub struct ActionRecord {
     pub finished_at: Option<Timestamp>,
     /// What it returned.
     pub outcome: Option<ExecutionOutcome>,
+    /// The single-use approval token of an action waiting for a human (the value its Slack
+    /// approve/reject buttons carry; see `POST /api/v1/slack/interactions`). Decisions through
+    /// the API need no token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_token: Option<String>,
+}
+
+/// A human's decision on an action waiting for approval (see [`IncidentStore::decide_with`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HumanDecision {
+    /// Approve (true) or reject.
+    pub approve: bool,
+    /// Who decided (an API caller's name, a Slack user id).
+    pub actor: String,
+    /// When.
+    pub at: Timestamp,
+    /// Why, in their words.
+    pub reason: Option<String>,
+    /// Through what: `api`, `slack`.
+    pub via: Option<String>,
+    /// The decider's role (from the Slack approvers allow-list).
+    pub role: Option<String>,
+    /// When set, only the action holding this approval token is decided (Slack buttons).
+    pub token: Option<String>,
+}
+
+impl HumanDecision {
+    /// A decision with no reason, channel, role or token.
+    pub fn new(approve: bool, actor: &str, at: Timestamp) -> Self {
+        Self { approve, actor: actor.to_string(), at, reason: None, via: None, role: None, token: None }
+    }
+
+    /// The audit action type: `approved` or `rejected`.
+    pub fn kind(&self) -> &'static str {
+        if self.approve { "approved" } else { "rejected" }
+    }
+
+    /// The audit details: the action's idempotency key and the reason, channel and role given
+    /// (never the token).
+    pub fn audit_details(&self, action_key: &str) -> serde_json::Value {
+        let mut d = serde_json::json!({"action": action_key});
+        if let Some(obj) = d.as_object_mut() {
+            for (k, v) in [("reason", &self.reason), ("via", &self.via), ("role", &self.role)] {
+                if let Some(v) = v {
+                    obj.insert(k.into(), v.clone().into());
+                }
+            }
+        }
+        d
+    }
 }
 
 /// One verification of an executed action (`verification_results`).

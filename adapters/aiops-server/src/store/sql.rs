@@ -25,8 +25,8 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
 use super::{
-    ActionRecord, ActionStatus, AlertState, AuditEntry, Claim, Decided, DedupPolicy, IncidentStore, Incoming,
-    ListFilter, Outcome, StatusChange, Step, StoreError, StoreResult, StoredIncident, VerificationRecord,
+    ActionRecord, ActionStatus, AlertState, AuditEntry, Claim, Decided, DedupPolicy, HumanDecision, IncidentStore,
+    Incoming, ListFilter, Outcome, StatusChange, Step, StoreError, StoreResult, StoredIncident, VerificationRecord,
     WorkflowState, after, window_start,
 };
 
@@ -40,9 +40,10 @@ pub enum Dialect {
 }
 
 /// The schema migrations, in order; `{serial}` is the dialect's auto-increment key.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE incidents (
     id TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
@@ -159,7 +160,15 @@ CREATE TABLE audit_logs (
 );
 CREATE INDEX audit_logs_incident ON audit_logs(incident_id, seq);
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+ALTER TABLE remediation_actions ADD COLUMN approval_token TEXT;
+CREATE UNIQUE INDEX remediation_actions_approval_token ON remediation_actions(approval_token);
+"#,
+    ),
+];
 
 /// The advisory lock key of the migrations (PostgreSQL).
 const MIGRATION_LOCK: i64 = 0x6169_6f70_735f_6d69;
@@ -363,6 +372,7 @@ fn row_to_action(r: &AnyRow) -> StoreResult<ActionRecord> {
         started_at: ot("started_at")?,
         finished_at: ot("finished_at")?,
         outcome: og("outcome")?.as_deref().map(from_json).transpose()?,
+        approval_token: og("approval_token")?,
     })
 }
 
@@ -613,11 +623,12 @@ async fn upsert_action(c: &mut AnyConnection, a: &ActionRecord) -> StoreResult<(
     let ot = |t: Option<Timestamp>| t.map(ns);
     sqlx::query(
         "INSERT INTO remediation_actions (id, incident_id, action_type, target, action, decision, reasons, blast_radius, \
-         dry_run, status, approval_deadline, decided_by, decided_at, started_at, finished_at, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         dry_run, status, approval_deadline, decided_by, decided_at, started_at, finished_at, outcome, approval_token) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, approval_deadline = excluded.approval_deadline, \
          decided_by = excluded.decided_by, decided_at = excluded.decided_at, started_at = excluded.started_at, \
-         finished_at = excluded.finished_at, outcome = excluded.outcome",
+         finished_at = excluded.finished_at, outcome = excluded.outcome, \
+         approval_token = COALESCE(excluded.approval_token, remediation_actions.approval_token)",
     )
     .bind(&a.action.idempotency_key)
     .bind(&a.incident_id)
@@ -635,6 +646,7 @@ async fn upsert_action(c: &mut AnyConnection, a: &ActionRecord) -> StoreResult<(
     .bind(ot(a.started_at))
     .bind(ot(a.finished_at))
     .bind(a.outcome.as_ref().map(to_json).transpose()?)
+    .bind(&a.approval_token)
     .execute(c)
     .await
     .map_err(db)?;
@@ -828,7 +840,7 @@ impl IncidentStore for SqlStore {
         action_of(&mut c, id).await
     }
 
-    async fn decide(&self, id: &str, approve: bool, actor: &str, at: Timestamp) -> StoreResult<Decided> {
+    async fn decide_with(&self, id: &str, d: &HumanDecision) -> StoreResult<Decided> {
         let mut tx = self.write().await?;
         let exists = sqlx::query("SELECT id FROM incidents WHERE id = $1")
             .bind(id)
@@ -838,35 +850,45 @@ impl IncidentStore for SqlStore {
         if exists.is_none() {
             return Ok(Decided::NotFound);
         }
-        let status = if approve { ActionStatus::Approved } else { ActionStatus::Rejected };
-        let n = sqlx::query(
-            "UPDATE remediation_actions SET status = $1, decided_by = $2, decided_at = $3 WHERE incident_id = $4 \
-             AND status = 'awaiting_approval' AND (approval_deadline IS NULL OR approval_deadline >= $3)",
-        )
-        .bind(status.as_str())
-        .bind(actor)
-        .bind(ns(at))
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
+        let status = if d.approve { ActionStatus::Approved } else { ActionStatus::Rejected };
+        let update = "UPDATE remediation_actions SET status = $1, decided_by = $2, decided_at = $3 WHERE incident_id = $4 \
+             AND status = 'awaiting_approval' AND (approval_deadline IS NULL OR approval_deadline >= $3)";
+        let with_token = format!("{update} AND approval_token = $5");
+        let q = match &d.token {
+            Some(_) => sqlx::query(&with_token),
+            None => sqlx::query(update),
+        };
+        let q = q.bind(status.as_str()).bind(&d.actor).bind(ns(d.at)).bind(id);
+        let q = match &d.token {
+            Some(t) => q.bind(t),
+            None => q,
+        };
+        let n = q.execute(&mut *tx).await.map_err(db)?.rows_affected();
         if n == 0 {
             return Ok(Decided::NotAwaiting(action_of(&mut tx, id).await?));
         }
         sqlx::query(
             "UPDATE incidents SET due_at = $1, updated_at = $1 WHERE id = $2 AND workflow_state = 'awaiting_approval'",
         )
-        .bind(ns(at))
+        .bind(ns(d.at))
         .bind(id)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        let kind = if approve { "approved" } else { "rejected" };
-        audit_in(&mut tx, id, kind, actor, "{}", at).await?;
         let out = action_of(&mut tx, id).await?.ok_or_else(|| StoreError(format!("the action of {id} vanished")))?;
+        let details = to_json(&d.audit_details(&out.action.idempotency_key))?;
+        audit_in(&mut tx, id, d.kind(), &d.actor, &details, d.at).await?;
         tx.commit().await.map_err(db)?;
         Ok(Decided::Recorded(out))
+    }
+
+    async fn action_by_token(&self, token: &str) -> StoreResult<Option<ActionRecord>> {
+        let row = sqlx::query("SELECT * FROM remediation_actions WHERE approval_token = $1")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(row_to_action).transpose()
     }
 
     async fn verifications(&self, id: &str) -> StoreResult<Vec<VerificationRecord>> {
