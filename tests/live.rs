@@ -50,6 +50,7 @@ fn the_live_path_ranks_the_same_causes_as_the_offline_path_and_never_requests_se
         let (live, sim) = rt.block_on(live_report(&bundle, LiveSources::all_at));
         assert!(!live.partial, "{}: {:?}", f.display(), live.errors);
         secret_lists += assert_no_secret_data(&sim, f);
+        assert_events_read_once_through_events_v1(&sim, f);
         if causes(&offline) != causes(&live) {
             mismatches.push(format!(
                 "{}:\n  offline {:?}\n  live    {:?}",
@@ -134,6 +135,15 @@ fn an_unreachable_or_hung_metrics_or_log_source_makes_a_partial_report_that_stil
         assert!(!run.ok);
         assert!(run.duration_ms < 5_000.0, "its own timeout (500 ms), not the default, cut it: {run:?}");
     }
+}
+
+/// The simulator offers `events.k8s.io/v1` (as a real cluster does): events are listed through
+/// it, and not a second time through core/v1.
+fn assert_events_read_once_through_events_v1(sim: &aiops_sim::SimHandle, what: &std::path::Path) {
+    let lists: Vec<String> =
+        sim.requests().into_iter().filter(|r| r.path.ends_with("/events")).map(|r| r.path).collect();
+    assert!(lists.iter().any(|p| p.starts_with("/apis/events.k8s.io/v1/")), "{}: {lists:?}", what.display());
+    assert!(lists.iter().all(|p| !p.starts_with("/api/v1/")), "{}: events read twice: {lists:?}", what.display());
 }
 
 /// Every Secret read the collectors made: LISTs with the metadata-only Accept header, never a

@@ -298,8 +298,15 @@ impl KubernetesCollector {
 
     /// Every LIST target of `request`: the built-in kinds and the discovered ones.
     pub(crate) async fn all_targets(&self, request: &CollectRequest) -> Result<Vec<Target>, CollectorError> {
+        let (discovered, events_v1) = self.discovered_targets(request).await?;
         let mut targets = builtin_targets(request, KINDS);
-        targets.extend(self.discovered_targets(request).await?);
+        if events_v1 {
+            // The same events, read through the newer API (series, reporting controller) when
+            // the server offers it; never both, which would read every event twice.
+            targets.retain(|t| !(t.kind == "Event" && t.api_version == "v1"));
+            targets.extend(scoped(request, "events.k8s.io/v1", "Event", "events", true, false, false));
+        }
+        targets.extend(discovered);
         Ok(targets)
     }
 
@@ -356,10 +363,17 @@ impl KubernetesCollector {
 
     /// Kinds of API groups outside the built-in model (CRDs): one `/apis` read, then one
     /// resource list per such group.
-    async fn discovered_targets(&self, request: &CollectRequest) -> Result<Vec<Target>, CollectorError> {
+    /// The LIST targets of the API groups outside [`KINDS`], and whether the server offers
+    /// `events.k8s.io/v1`.
+    async fn discovered_targets(&self, request: &CollectRequest) -> Result<(Vec<Target>, bool), CollectorError> {
         let list: serde_json::Value = self.get_json("/apis").await?;
         let mut versions = Vec::new();
-        for g in list["groups"].as_array().into_iter().flatten() {
+        let groups = list["groups"].as_array();
+        let events_v1 = groups.into_iter().flatten().any(|g| {
+            g["name"] == "events.k8s.io"
+                && g["versions"].as_array().into_iter().flatten().any(|v| v["groupVersion"] == "events.k8s.io/v1")
+        });
+        for g in groups.into_iter().flatten() {
             let name = g["name"].as_str().unwrap_or_default();
             if BUILTIN_GROUPS.contains(&name) || name.is_empty() {
                 continue;
@@ -385,7 +399,7 @@ impl KubernetesCollector {
                 out.extend(scoped(request, gv, kind, plural, namespaced, false, false));
             }
         }
-        Ok(out)
+        Ok((out, events_v1))
     }
 
     async fn get_json_owned(&self, path: String) -> Result<serde_json::Value, CollectorError> {
