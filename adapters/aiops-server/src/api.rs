@@ -28,7 +28,8 @@ use crate::ingest::{self, Format};
 use crate::intake::Refusal;
 use crate::metrics::{SeverityLabel, SourceLabel, SourceSeverity};
 use crate::store::{
-    ActionRecord, AlertState, Decided, HumanDecision, Incoming, ListFilter, Outcome, StatusChange, StoredIncident,
+    ActionRecord, ActionStatus, AlertState, Decided, HumanDecision, Incoming, ListFilter, Outcome, StatusChange,
+    StoredIncident,
 };
 
 type St = State<Arc<AppState>>;
@@ -640,9 +641,11 @@ struct DecisionBody {
 fn not_awaiting(action: Option<ActionRecord>) -> ApiError {
     let why = match &action {
         None => "the incident has no remediation action".to_string(),
-        Some(a) => {
-            format!("the action is {}, not awaiting approval (decided, expired or never asked)", a.status.as_str())
-        }
+        Some(a) if a.status == ActionStatus::AwaitingApproval => match a.approval_deadline {
+            Some(d) => format!("the approval deadline ({d}) has passed"),
+            None => "the action no longer takes this decision".to_string(),
+        },
+        Some(a) => format!("the action is {}, not awaiting approval", a.status.as_str()),
     };
     ApiError::new(StatusCode::CONFLICT, "not_awaiting_approval", why).with_extra(json!({"action": action}))
 }

@@ -141,6 +141,7 @@ async fn actions_list_then_approve_executes_exactly_once_and_a_second_decision_i
         let (s, v) = t.call("POST", &format!("/api/v1/incidents/{id}/{path}"), body.clone(), true).await;
         assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("not_awaiting_approval")), "{v}");
         assert_eq!(v["action"]["status"], "succeeded", "{v}");
+        assert_eq!(v["detail"], "the action is succeeded, not awaiting approval", "{v}");
     }
     let audit = t.store.audit(&id).await.expect("audit");
     let approved: Vec<_> = audit.iter().filter(|e| e.action_type == "approved").collect();
@@ -288,6 +289,8 @@ async fn slack_callback_with_an_expired_token_is_refused() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     let (s, v) = t.slack("U_ALICE", "approve_action", &token, now(), SECRET).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("not_awaiting_approval")), "{v}");
+    let detail = v["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("deadline") || detail.contains("expired"), "{v}");
     let a = t.store.action(&id).await.expect("action").expect("an action");
     assert!(matches!(a.status, ActionStatus::AwaitingApproval | ActionStatus::Expired), "{a:?}");
     assert_eq!(a.decided_by, None);
