@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// is a dry run: sent with `dryRun=All`, validated by the API server, nothing changed.
     #[arg(long, env = "AIOPS_EXECUTE", value_parser = clap::builder::FalseyValueParser::new())]
     pub execute: bool,
+    /// The remediation policy: a Rego file, or a directory of `.rego` files and `.json` data
+    /// (default: the shipped policy). Loaded and checked at start.
+    #[arg(long, env = "AIOPS_POLICY", value_name = "PATH")]
+    pub policy: Option<PathBuf>,
     /// Slack's signing secret: enables the Slack interaction endpoint (approve/reject buttons).
     /// Prefer the environment variable.
     #[arg(long, env = "AIOPS_SLACK_SIGNING_SECRET", hide_env_values = true, value_name = "SECRET")]
@@ -211,12 +215,21 @@ pub async fn executor(sources: &LiveSources, execute: bool) -> Result<Arc<dyn Ex
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: &ServeArgs) -> Result<(), Error> {
     let settings = args.settings()?;
+    // A bad policy is an error at start, not at the first incident.
+    let policy = args.policy.as_ref().map(|path| {
+        aiops_remediate::RegoPolicyGate::from_path(path)
+            .map_err(|e| Error::Other(format!("--policy {}: {e}", path.display())))
+    });
+    let policy = policy.transpose()?;
     let store = settings.store.open().await.map_err(|e| Error::Other(e.to_string()))?;
     let mut server = Server::builder(settings.server.clone(), store);
     if let Some(sources) = &settings.sources {
         // A long-running server reads the cluster through the watch cache (30 s staleness bound).
         let opts = LiveOptions { watch_cache: Some(std::time::Duration::from_secs(30)), ..LiveOptions::default() };
-        let builder = with_live_collectors_opts(crate::default_engine(), sources, &opts).await?;
+        let mut builder = with_live_collectors_opts(crate::default_engine(), sources, &opts).await?;
+        if let Some(gate) = policy {
+            builder = builder.policy_gate(gate);
+        }
         server = server.engine(builder.build()?).executor(executor(sources, settings.server.workflow.execute).await?);
     }
     let (addr, narrowed) = settings.server.effective_listen();
