@@ -34,76 +34,52 @@ use crate::store::{
 
 type St = State<Arc<AppState>>;
 
+/// Declares every endpoint once: the router is built from this table and `/openapi.json` is
+/// generated from it, so the document cannot list a route that does not exist or miss one.
+macro_rules! endpoints {
+    ($($method:ident $path:literal => $handler:ident : $summary:literal;)+) => {
+        /// The route table served at `/openapi.json`: (method, path, summary).
+        pub const ROUTES: &[(&str, &str, &str)] = &[$((stringify!($method), $path, $summary)),+];
+
+        fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
+            router$(.route($path, $method($handler)))+
+        }
+    };
+}
+
+endpoints! {
+    get "/health" => health: "Liveness: {status: healthy, service: aiops-ingestion}";
+    get "/health/ready" => ready: "Readiness: checks the incident store (and the graph store, if any); 200 or 503";
+    get "/metrics" => metrics: "Prometheus metrics (OpenMetrics text)";
+    get "/openapi.json" => openapi: "This document";
+    post "/api/v1/webhooks/alertmanager" => alertmanager: "Alertmanager webhook (version 4)";
+    post "/api/v1/webhooks/grafana" => grafana: "Grafana unified-alerting webhook";
+    post "/api/v2/alerts" => prometheus: "Prometheus alert push (Prometheus alerting.alertmanagers pointed at aiops)";
+    post "/api/v1/incidents" => create_incident: "Create an incident by hand (IncidentCreate); 409 on an open duplicate";
+    get "/api/v1/incidents" => list_incidents: "List incidents: status, severity, namespace, limit, offset";
+    get "/api/v1/incidents/{id}" => get_incident: "One incident";
+    get "/api/v1/incidents/{id}/graph" => incident_graph: "The incident's evidence graph within depth hops";
+    get "/api/v1/incidents/{id}/evidence" => incident_evidence: "Evidence of the diagnosis";
+    get "/api/v1/incidents/{id}/hypotheses" => incident_hypotheses: "Ranked hypotheses";
+    get "/api/v1/incidents/{id}/runbook" => incident_runbook: "The runbook";
+    get "/api/v1/incidents/{id}/audit" => incident_audit: "Audit trail";
+    post "/api/v1/incidents/{id}/acknowledge" => acknowledge: "Acknowledge";
+    post "/api/v1/incidents/{id}/resolve" => resolve: "Resolve";
+    get "/api/v1/incidents/{id}/actions" => incident_actions: "The proposed remediation action(s): status, policy decision and reasons, blast radius, approval deadline";
+    post "/api/v1/incidents/{id}/approve" => approve: "Approve the action waiting for approval ({actor, reason}); wakes the workflow";
+    post "/api/v1/incidents/{id}/reject" => reject: "Reject the action waiting for approval ({actor, reason}); it never runs";
+    post "/api/v1/slack/interactions" => slack_interactions: "Slack interaction callback (form payload=, X-Slack-Signature): approve/reject buttons carrying the approval token";
+}
+
 /// The router of every endpoint.
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.config.body_limit;
-    Router::new()
-        .route("/health", get(health))
-        .route("/health/ready", get(ready))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
-        .route("/api/v1/webhooks/alertmanager", post(alertmanager))
-        .route("/api/v1/webhooks/grafana", post(grafana))
-        .route("/api/v2/alerts", post(prometheus))
-        .route("/api/v1/incidents", post(create_incident).get(list_incidents))
-        .route("/api/v1/incidents/{id}", get(get_incident))
-        .route("/api/v1/incidents/{id}/graph", get(incident_graph))
-        .route("/api/v1/incidents/{id}/evidence", get(incident_evidence))
-        .route("/api/v1/incidents/{id}/hypotheses", get(incident_hypotheses))
-        .route("/api/v1/incidents/{id}/runbook", get(incident_runbook))
-        .route("/api/v1/incidents/{id}/audit", get(incident_audit))
-        .route("/api/v1/incidents/{id}/acknowledge", post(acknowledge))
-        .route("/api/v1/incidents/{id}/resolve", post(resolve))
-        .route("/api/v1/incidents/{id}/actions", get(incident_actions))
-        .route("/api/v1/incidents/{id}/approve", post(approve))
-        .route("/api/v1/incidents/{id}/reject", post(reject))
-        .route("/api/v1/slack/interactions", post(slack_interactions))
+    routes(Router::new())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(limit, refuse_oversized))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
-
-/// The route table served at `/openapi.json`: (method, path, summary).
-pub const ROUTES: &[(&str, &str, &str)] = &[
-    ("get", "/health", "Liveness: {status: healthy, service: aiops-ingestion}"),
-    ("get", "/health/ready", "Readiness: checks the incident store; 200 or 503"),
-    ("get", "/metrics", "Prometheus metrics (OpenMetrics text)"),
-    ("get", "/openapi.json", "This document"),
-    ("post", "/api/v1/webhooks/alertmanager", "Alertmanager webhook (version 4)"),
-    ("post", "/api/v1/webhooks/grafana", "Grafana unified-alerting webhook"),
-    ("post", "/api/v2/alerts", "Prometheus alert push (Prometheus alerting.alertmanagers pointed at aiops)"),
-    ("post", "/api/v1/incidents", "Create an incident by hand (IncidentCreate); 409 on an open duplicate"),
-    ("get", "/api/v1/incidents", "List incidents: status, severity, namespace, limit, offset"),
-    ("get", "/api/v1/incidents/{id}", "One incident"),
-    ("get", "/api/v1/incidents/{id}/graph", "The incident's evidence graph within depth hops"),
-    ("get", "/api/v1/incidents/{id}/evidence", "Evidence of the diagnosis"),
-    ("get", "/api/v1/incidents/{id}/hypotheses", "Ranked hypotheses"),
-    ("get", "/api/v1/incidents/{id}/runbook", "The runbook"),
-    ("get", "/api/v1/incidents/{id}/audit", "Audit trail"),
-    ("post", "/api/v1/incidents/{id}/acknowledge", "Acknowledge"),
-    ("post", "/api/v1/incidents/{id}/resolve", "Resolve"),
-    (
-        "get",
-        "/api/v1/incidents/{id}/actions",
-        "The proposed remediation action(s): status, policy decision and reasons, blast radius, approval deadline",
-    ),
-    (
-        "post",
-        "/api/v1/incidents/{id}/approve",
-        "Approve the action waiting for approval ({actor, reason}); wakes the workflow",
-    ),
-    (
-        "post",
-        "/api/v1/incidents/{id}/reject",
-        "Reject the action waiting for approval ({actor, reason}); it never runs",
-    ),
-    (
-        "post",
-        "/api/v1/slack/interactions",
-        "Slack interaction callback (form payload=, X-Slack-Signature): approve/reject buttons carrying the approval token",
-    ),
-];
 
 /// Responses other than 200 documented in `/openapi.json`: (method, path, status, description).
 pub const ERROR_RESPONSES: &[(&str, &str, &str, &str)] = &[
