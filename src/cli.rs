@@ -21,6 +21,11 @@ pub struct Cli {
     /// Log format on stderr (`AIOPS_LOG` sets the level, e.g. `info` or `aiops_server=debug`).
     #[arg(long, global = true, value_enum, env = "AIOPS_LOG_FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Export the spans of every step over OTLP/HTTP to this collector base URL (`/v1/traces` is
+    /// appended); without it `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`
+    /// (needs the `otlp` feature).
+    #[arg(long, global = true, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -46,15 +51,13 @@ pub enum LogFormat {
 
 impl Cli {
     /// Installs the global tracing subscriber: level from `AIOPS_LOG` (default `warn`, `info` for
-    /// `serve`), format from `--log-format`.
-    pub fn init_logging(&self) {
+    /// `serve`), format from `--log-format`, and the OTLP span exporter when an endpoint is
+    /// configured (`--otlp-endpoint`, `OTEL_EXPORTER_OTLP_*`; see [`crate::telemetry`]). Call
+    /// [`crate::telemetry::Telemetry::shutdown`] on the result before exiting.
+    pub fn init_logging(&self) -> crate::telemetry::Telemetry {
         let default = if self.is_serve() { "info" } else { "warn" };
         let filter = tracing_subscriber::EnvFilter::try_from_env("AIOPS_LOG").unwrap_or_else(|_| default.into());
-        let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-        match self.log_format {
-            LogFormat::Text => fmt.init(),
-            LogFormat::Json => fmt.json().init(),
-        }
+        crate::telemetry::init(self.log_format, filter, self.otlp_endpoint.as_deref())
     }
 
     fn is_serve(&self) -> bool {

@@ -26,6 +26,8 @@ pub mod live_cli;
 #[cfg(feature = "server")]
 pub mod serve;
 pub mod synth;
+#[cfg(feature = "cli")]
+pub mod telemetry;
 pub mod text;
 
 pub use aiops_collectors as collectors;
