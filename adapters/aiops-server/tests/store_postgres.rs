@@ -74,3 +74,45 @@ async fn postgres_two_replicas_process_1000_incidents_exactly_once() {
         assert!(rows >= n as i64, "{table}: {rows} rows");
     }
 }
+
+/// Two replicas ingesting the same alerts at the same time, in different orders and batches:
+/// the advisory locks (one statement per batch) serialize them, so every fingerprint and every
+/// group opens exactly one incident and every alert is counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test.d/30-postgres.sh"]
+async fn postgres_two_replicas_ingest_the_same_alerts_into_one_incident_each() {
+    let url = fresh_db("race").await;
+    let (a, b) = (open(&url).await, open(&url).await);
+    const ROUNDS: usize = 20;
+    const PODS: usize = 40;
+    fn batch(round: usize, reverse: bool) -> Vec<aiops_server::store::Incoming> {
+        let g = Some("{}:{alertname=\"Grouped\"}");
+        let mut v: Vec<_> = (0..PODS)
+            .map(|p| {
+                let (name, group) = if p % 2 == 0 { ("Single", None) } else { ("Grouped", g) };
+                let at = format!("2026-03-01T10:{:02}:00Z", round);
+                conformance::alert(name, &format!("p{p}"), "firing", group, &at)
+            })
+            .collect();
+        if reverse {
+            v.reverse();
+        }
+        v
+    }
+    let run = |s: Arc<dyn IncidentStore>, reverse: bool| async move {
+        for round in 0..ROUNDS {
+            let all = batch(round, reverse);
+            let (x, y) = all.split_at(if reverse { 7 } else { 29 });
+            for part in [x, y] {
+                s.ingest(part, &Default::default()).await.expect("ingest");
+            }
+        }
+    };
+    let (ra, rb) = tokio::join!(tokio::spawn(run(a.clone(), false)), tokio::spawn(run(b.clone(), true)));
+    ra.expect("replica a");
+    rb.expect("replica b");
+    let all = a.list(&aiops_server::store::ListFilter { limit: Some(1000), ..Default::default() }).await.expect("list");
+    assert_eq!(all.len(), PODS / 2 + 1, "one incident per single alert and one for the group");
+    let total: u64 = all.iter().map(|i| i.alert_count).sum();
+    assert_eq!(total, (2 * ROUNDS * PODS) as u64, "every alert counted once");
+}

@@ -62,6 +62,10 @@ where
     approval_timers_and_decisions(&*fresh().await).await;
     actions_and_verifications(&*fresh().await).await;
     approval_tokens_bind_decisions(&*fresh().await).await;
+    batch_repeats_and_window(&*fresh().await).await;
+    batch_fire_resolve_fire(&*fresh().await).await;
+    batch_group_attach_and_resolve(&*fresh().await).await;
+    batch_equals_one_at_a_time(&*fresh().await, &*fresh().await).await;
 }
 
 /// A repeat within the window deduplicates; after the window it opens a new incident.
@@ -421,4 +425,153 @@ pub async fn approval_tokens_bind_decisions(s: &dyn IncidentStore) {
     let step = Step { to: Some(WorkflowState::Executing), action: Some(executing), ..Step::default() };
     assert!(s.advance(&c0, WorkflowState::AwaitingApproval, &step, soon).await.expect("advance"));
     assert_eq!(s.action_by_token("tok-1").await.expect("by token").map(|a| a.status), Some(ActionStatus::Executing));
+}
+
+/// Repeats of one fingerprint inside one batch deduplicate (counting every repeat), and a repeat
+/// past the window inside the same batch opens a new incident, exactly as in later batches.
+pub async fn batch_repeats_and_window(s: &dyn IncidentStore) {
+    let batch = vec![
+        alert("G", "p1", "firing", None, "2026-03-01T10:01:00Z"),
+        alert("G", "p1", "firing", None, "2026-03-01T10:02:00Z"),
+        alert("G", "p1", "firing", None, "2026-03-01T12:00:00Z"),
+        alert("G", "p1", "firing", None, "2026-03-01T16:00:01Z"),
+        alert("G", "p1", "firing", None, "2026-03-01T16:00:02Z"),
+    ];
+    let out = s.ingest(&batch, &policy()).await.expect("ingest");
+    let Outcome::Created(a) = &out[0] else { panic!("{out:?}") };
+    assert_eq!(out[1], Outcome::Deduplicated(a.clone()));
+    assert_eq!(out[2], Outcome::Deduplicated(a.clone()));
+    let Outcome::Created(b) = &out[3] else { panic!("past the window a new incident: {out:?}") };
+    assert_ne!(a, b);
+    assert_eq!(out[4], Outcome::Deduplicated(b.clone()));
+    let ia = s.get(a).await.expect("get").expect("exists");
+    assert_eq!((ia.alert_count, ia.last_seen_at.to_string()), (3, "2026-03-01T12:00:00Z".to_string()));
+    let ib = s.get(b).await.expect("get").expect("exists");
+    assert_eq!((ib.alert_count, ib.last_seen_at.to_string()), (2, "2026-03-01T16:00:02Z".to_string()));
+    // The next batch deduplicates into the newest.
+    assert_eq!(
+        one(s, alert("G", "p1", "firing", None, "2026-03-01T16:30:00Z")).await,
+        Outcome::Deduplicated(b.clone())
+    );
+}
+
+/// Fire, resolve, fire, resolve, fire of one alert in one batch, all at one receive time: three
+/// incidents with distinct ids, the first two resolved, each with its own audit trail.
+pub async fn batch_fire_resolve_fire(s: &dyn IncidentStore) {
+    let at = "2026-03-01T10:01:00Z";
+    let batch = vec![
+        alert("H", "p1", "firing", None, at),
+        alert("H", "p1", "resolved", None, at),
+        alert("H", "p1", "firing", None, at),
+        alert("H", "p1", "resolved", None, at),
+        alert("H", "p1", "firing", None, at),
+        alert("H", "p2", "resolved", None, at),
+    ];
+    let out = s.ingest(&batch, &policy()).await.expect("ingest");
+    let Outcome::Created(a) = out[0].clone() else { panic!("{out:?}") };
+    assert_eq!(out[1], Outcome::Resolved(a.clone()));
+    let Outcome::Created(b) = out[2].clone() else { panic!("{out:?}") };
+    assert_eq!(out[3], Outcome::Resolved(b.clone()));
+    let Outcome::Created(c) = out[4].clone() else { panic!("{out:?}") };
+    assert_eq!(out[5], Outcome::Unmatched);
+    assert!(a != b && b != c && a != c, "distinct ids: {out:?}");
+    for id in [&a, &b] {
+        let inc = s.get(id).await.expect("get").expect("exists");
+        assert_eq!(inc.incident.status, IncidentStatus::Resolved);
+        assert_eq!(inc.resolved_at.map(|t| t.to_string()).as_deref(), Some(at));
+        let trail: Vec<String> = s.audit(id).await.expect("audit").into_iter().map(|e| e.action_type).collect();
+        assert_eq!(trail, ["created", "resolved"]);
+    }
+    assert!(s.get(&c).await.expect("get").expect("exists").is_open());
+    assert_eq!(
+        one(s, alert("H", "p1", "firing", None, "2026-03-01T10:02:00Z")).await,
+        Outcome::Deduplicated(c.clone())
+    );
+    assert_eq!(one(s, alert("H", "p1", "resolved", None, "2026-03-01T10:03:00Z")).await, Outcome::Resolved(c.clone()));
+    assert_eq!(
+        s.list(&ListFilter { status: Some("resolved".into()), ..ListFilter::default() }).await.expect("l").len(),
+        3
+    );
+}
+
+/// A group opened, attached to, repeated and resolved inside one batch, next to an earlier
+/// incident of the group that the batch attaches to first.
+pub async fn batch_group_attach_and_resolve(s: &dyn IncidentStore) {
+    let g = Some("{}:{alertname=\"K\"}");
+    let h = Some("{}:{alertname=\"L\"}");
+    let Outcome::Created(old) = one(s, alert("K", "p0", "firing", g, "2026-03-01T10:00:00Z")).await else {
+        panic!("create")
+    };
+    let batch = vec![
+        alert("K", "p1", "firing", g, "2026-03-01T10:01:00Z"),
+        alert("K", "p2", "firing", g, "2026-03-01T10:01:00Z"),
+        alert("K", "p2", "firing", g, "2026-03-01T10:02:00Z"),
+        alert("L", "p1", "firing", h, "2026-03-01T10:02:00Z"),
+        alert("L", "p2", "firing", h, "2026-03-01T10:02:00Z"),
+        alert("K", "p0", "resolved", g, "2026-03-01T10:03:00Z"),
+        alert("K", "p1", "resolved", g, "2026-03-01T10:03:00Z"),
+        alert("L", "p1", "resolved", h, "2026-03-01T10:03:00Z"),
+        alert("K", "p2", "resolved", g, "2026-03-01T10:04:00Z"),
+        alert("K", "p3", "firing", g, "2026-03-01T10:05:00Z"),
+    ];
+    let out = s.ingest(&batch, &policy()).await.expect("ingest");
+    assert_eq!(out[0], Outcome::Attached(old.clone()));
+    assert_eq!(out[1], Outcome::Attached(old.clone()));
+    assert_eq!(out[2], Outcome::Deduplicated(old.clone()));
+    let Outcome::Created(l) = out[3].clone() else { panic!("{out:?}") };
+    assert_eq!(out[4], Outcome::Attached(l.clone()));
+    assert_eq!(out[5], Outcome::AlertResolved(old.clone()));
+    assert_eq!(out[6], Outcome::AlertResolved(old.clone()));
+    assert_eq!(out[7], Outcome::AlertResolved(l.clone()));
+    assert_eq!(out[8], Outcome::Resolved(old.clone()));
+    let Outcome::Created(new) = out[9].clone() else { panic!("the group's incident is resolved: {out:?}") };
+    assert_ne!(new, old);
+    let inc = s.get(&old).await.expect("get").expect("exists");
+    assert_eq!(inc.incident.status, IncidentStatus::Resolved);
+    assert_eq!(inc.alert_count, 4);
+    assert_eq!(inc.last_seen_at.to_string(), "2026-03-01T10:02:00Z");
+    assert_eq!(inc.resolved_at.map(|t| t.to_string()).as_deref(), Some("2026-03-01T10:04:00Z"));
+    let il = s.get(&l).await.expect("get").expect("exists");
+    assert!(il.is_open());
+    assert_eq!(il.alert_count, 2);
+    assert_eq!(one(s, alert("L", "p2", "resolved", h, "2026-03-01T10:06:00Z")).await, Outcome::Resolved(l.clone()));
+    assert_eq!(one(s, alert("K", "p3", "firing", g, "2026-03-01T10:07:00Z")).await, Outcome::Deduplicated(new));
+}
+
+/// A mixed stream ingested as one batch gives the same outcomes, incidents and audit trails as
+/// the same stream one alert per batch (`a` takes it one at a time, `b` in two batches).
+pub async fn batch_equals_one_at_a_time(a: &dyn IncidentStore, b: &dyn IncidentStore) {
+    let g = Some("{}:{alertname=\"M\"}");
+    let mut stream = Vec::new();
+    let pods = ["p1", "p2", "p3", "p1", "p4", "p2", "p1", "p3", "p5", "p1"];
+    for (i, pod) in pods.iter().enumerate() {
+        let at = format!("2026-03-01T10:{:02}:00Z", i);
+        let group = if i % 3 == 0 { None } else { g };
+        let status = if i % 4 == 3 { "resolved" } else { "firing" };
+        stream.push(alert("M", pod, status, group, &at));
+        stream.push(alert("N", pod, "firing", None, &at));
+        if i % 2 == 1 {
+            stream.push(alert("N", pod, "resolved", None, &at));
+        }
+        let late = format!("2026-03-01T{:02}:00:00Z", 15 + i % 3);
+        stream.push(alert("M", pod, "firing", group, &late));
+    }
+    let mut one_by_one = Vec::new();
+    for inc in &stream {
+        one_by_one.push(one(a, inc.clone()).await);
+    }
+    let (head, tail) = stream.split_at(7);
+    let mut batched = b.ingest(head, &policy()).await.expect("ingest");
+    batched.extend(b.ingest(tail, &policy()).await.expect("ingest"));
+    assert_eq!(one_by_one, batched);
+    let mut ids: Vec<&str> = one_by_one.iter().filter_map(Outcome::incident_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert!(ids.len() > 3, "{one_by_one:?}");
+    for id in ids {
+        assert_eq!(a.get(id).await.expect("get"), b.get(id).await.expect("get"), "incident {id}");
+        assert_eq!(a.audit(id).await.expect("audit"), b.audit(id).await.expect("audit"), "audit of {id}");
+    }
+    let all = ListFilter { limit: Some(1000), ..ListFilter::default() };
+    assert_eq!(a.list(&all).await.expect("list"), b.list(&all).await.expect("list"));
 }

@@ -577,11 +577,23 @@ pub fn is_terminal(state: WorkflowState) -> bool {
     matches!(state, WorkflowState::Resolved | WorkflowState::Escalated | WorkflowState::Closed | WorkflowState::Failed)
 }
 
-/// The id of a new incident: the core's stable id, or when that id is already taken (the same
-/// alert fired again after its incident was resolved) one derived from it and the receive time.
+/// The `n`-th candidate id of a new incident: the core's stable id (`n = 0`), then ids derived
+/// from it and the receive time (`n = 1`), and from those and `n` (`n >= 2`, only when the same
+/// alert opened several incidents at one receive time, e.g. fire, resolve, fire in one batch).
+pub fn candidate_id(inc: &Incoming, n: u32) -> String {
+    let id = inc.incident.id.as_str();
+    match n {
+        0 => id.to_string(),
+        1 => aiops_core::alert::stable_id(&[id, &inc.received_at.to_string()]),
+        n => aiops_core::alert::stable_id(&[id, &inc.received_at.to_string(), &n.to_string()]),
+    }
+}
+
+/// The id of a new incident: the first [`candidate_id`] not `taken`. That is the core's stable
+/// id, or when that id is already taken (the same alert fired again after its incident was
+/// resolved) one derived from it and the receive time.
 pub fn fresh_id(inc: &Incoming, taken: impl Fn(&str) -> bool) -> String {
-    let id = inc.incident.id.clone();
-    if taken(&id) { aiops_core::alert::stable_id(&[&id, &inc.received_at.to_string()]) } else { id }
+    (0..u32::MAX).map(|n| candidate_id(inc, n)).find(|id| !taken(id)).unwrap_or_else(|| candidate_id(inc, u32::MAX))
 }
 
 /// `at - window`, saturating.

@@ -14,6 +14,7 @@
 //! `aiops_migrations`. Migrations are applied at open. Timestamps are integer nanoseconds since
 //! the epoch, JSON is text, so one schema serves both databases.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use aiops_core::graph::GraphSnapshot;
@@ -403,147 +404,475 @@ async fn close_alerts(c: &mut AnyConnection, id: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// The open incident carrying `fp`, most recently seen first: (id, last_seen_at).
-async fn open_by_fp(c: &mut AnyConnection, fp: &str) -> StoreResult<Option<(String, i64)>> {
-    let row = sqlx::query(
-        "SELECT i.id, i.last_seen_at FROM incident_alerts a JOIN incidents i ON i.id = a.incident_id \
-         WHERE a.fingerprint = $1 AND a.open = 1 ORDER BY i.last_seen_at DESC LIMIT 1",
-    )
-    .bind(fp)
-    .fetch_optional(c)
-    .await
-    .map_err(db)?;
-    row.map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?))).transpose()
+/// One `incident_alerts` row of an incident a batch touches.
+#[derive(Debug, Clone, Copy)]
+struct AlertRow {
+    firing: bool,
+    open: bool,
+    /// Changed by the batch: written back.
+    dirty: bool,
 }
 
-async fn touch(c: &mut AnyConnection, id: &str, fp: &str, at: i64) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO incident_alerts (incident_id, fingerprint, firing, open) VALUES ($1, $2, 1, 1) \
-         ON CONFLICT (incident_id, fingerprint) DO UPDATE SET firing = 1, open = 1",
-    )
-    .bind(id)
-    .bind(fp)
-    .execute(&mut *c)
-    .await
-    .map_err(db)?;
-    sqlx::query("UPDATE incidents SET last_seen_at = $1, updated_at = $1, alert_count = alert_count + 1 WHERE id = $2")
-        .bind(at)
-        .bind(id)
+/// An incident one batch reads or writes, as far as ingestion needs it.
+#[derive(Debug)]
+struct Touched {
+    last_seen: i64,
+    open: bool,
+    /// How many of its alerts are firing (all of them, not only the batch's fingerprints).
+    firing: i64,
+    /// Its rows of the batch's fingerprints.
+    alerts: HashMap<String, AlertRow>,
+    /// Created by this batch: the record to insert.
+    created: Option<StoredIncident>,
+    /// Alerts added by the batch (repeats and attached ones).
+    added: u64,
+    /// `last_seen_at` moved.
+    seen_moved: bool,
+    updated_at: Option<i64>,
+    resolved_at: Option<i64>,
+}
+
+/// One batch's ingestion, worked out in Rust on the rows its fingerprints and group keys
+/// select, then written back with a constant number of statements. Every alert sees the effects
+/// of the ones before it, exactly as if it came in a later batch.
+#[derive(Default)]
+struct BatchPlan {
+    incs: HashMap<String, Touched>,
+    /// The incidents with a row of each fingerprint (open or not: see `open_by_fp`).
+    by_fp: HashMap<String, Vec<String>>,
+    /// The open incidents of each group key.
+    by_group: HashMap<String, Vec<String>>,
+    /// Candidate ids already in the database.
+    taken: HashSet<String>,
+    /// Ids created, in order.
+    created: Vec<String>,
+    /// Ids resolved, in order.
+    resolved: Vec<String>,
+    /// Audit rows (incident, action, at), in order.
+    audit: Vec<(String, &'static str, i64)>,
+}
+
+impl BatchPlan {
+    fn load(&mut self, id: &str, last_seen: i64, status: &str) {
+        if self.incs.contains_key(id) {
+            return;
+        }
+        let open = IncidentStatus::parse(status).is_none_or(super::is_open);
+        let t = Touched {
+            last_seen,
+            open,
+            firing: 0,
+            alerts: HashMap::new(),
+            created: None,
+            added: 0,
+            seen_moved: false,
+            updated_at: None,
+            resolved_at: None,
+        };
+        self.incs.insert(id.to_string(), t);
+    }
+
+    /// The incident with an open row of `fp`, most recently seen (`... WHERE fingerprint = $1
+    /// AND open = 1 ORDER BY last_seen_at DESC LIMIT 1`; ties go to the greater id, so the
+    /// choice does not depend on row order).
+    fn open_by_fp(&self, fp: &str) -> Option<String> {
+        let ids = self.by_fp.get(fp)?;
+        ids.iter()
+            .filter_map(|id| {
+                let t = self.incs.get(id)?;
+                t.alerts.get(fp).is_some_and(|r| r.open).then_some((t.last_seen, id))
+            })
+            .max()
+            .map(|(_, id)| id.clone())
+    }
+
+    /// The open incident of group `gk` seen most recently, if at or after `since`.
+    fn open_of_group(&self, gk: &str, since: i64) -> Option<String> {
+        let ids = self.by_group.get(gk)?;
+        ids.iter()
+            .filter_map(|id| {
+                let t = self.incs.get(id)?;
+                t.open.then_some((t.last_seen, id))
+            })
+            .max()
+            .filter(|(seen, _)| *seen >= since)
+            .map(|(_, id)| id.clone())
+    }
+
+    /// Sets the row (`id`, `fp`), keeping the incident's firing count and the index current.
+    fn set_alert(&mut self, id: &str, fp: &str, firing: bool, open: bool) {
+        let Some(t) = self.incs.get_mut(id) else { return };
+        let row = t.alerts.entry(fp.to_string()).or_insert(AlertRow { firing: false, open: false, dirty: true });
+        if row.firing != firing {
+            t.firing += if firing { 1 } else { -1 };
+        }
+        *row = AlertRow { firing, open, dirty: true };
+        if open {
+            let ids = self.by_fp.entry(fp.to_string()).or_default();
+            if !ids.iter().any(|i| i == id) {
+                ids.push(id.to_string());
+            }
+        }
+    }
+
+    /// A repeat or an attached alert: the row fires, the incident was seen now.
+    fn touch(&mut self, id: &str, fp: &str, now: i64) {
+        self.set_alert(id, fp, true, true);
+        if let Some(t) = self.incs.get_mut(id) {
+            t.last_seen = now;
+            t.seen_moved = true;
+            t.updated_at = Some(now);
+            t.added += 1;
+        }
+    }
+
+    fn resolve(&mut self, a: &Incoming) -> Outcome {
+        let fp = a.incident.fingerprint.as_str();
+        let now = ns(a.received_at);
+        let Some(id) = self.open_by_fp(fp) else { return Outcome::Unmatched };
+        self.set_alert(&id, fp, false, true);
+        let Some(t) = self.incs.get_mut(&id) else { return Outcome::Unmatched };
+        t.updated_at = Some(now);
+        if t.firing > 0 {
+            return Outcome::AlertResolved(id);
+        }
+        t.open = false;
+        t.resolved_at = Some(now);
+        for row in t.alerts.values_mut() {
+            row.open = false;
+            row.dirty = true;
+        }
+        self.resolved.push(id.clone());
+        self.audit.push((id.clone(), "resolved", now));
+        Outcome::Resolved(id)
+    }
+
+    /// A firing alert that matched nothing: a new incident `id`.
+    fn create(&mut self, a: &Incoming, id: String) -> Outcome {
+        let now = ns(a.received_at);
+        let rec = StoredIncident::new(a, id.clone());
+        let t = Touched {
+            last_seen: now,
+            open: rec.is_open(),
+            firing: 0,
+            alerts: HashMap::new(),
+            created: Some(rec),
+            added: 0,
+            seen_moved: false,
+            updated_at: None,
+            resolved_at: None,
+        };
+        self.incs.insert(id.clone(), t);
+        self.set_alert(&id, &a.incident.fingerprint, true, true);
+        if let Some(gk) = &a.alert.group_key {
+            self.by_group.entry(gk.clone()).or_default().push(id.clone());
+        }
+        self.created.push(id.clone());
+        self.audit.push((id.clone(), "created", now));
+        Outcome::Created(id)
+    }
+}
+
+/// A JSON array of strings, the one parameter of a list ([`SqlStore::strs`]).
+fn str_list<'a>(items: impl IntoIterator<Item = &'a str>) -> StoreResult<String> {
+    to_json(&items.into_iter().collect::<Vec<_>>())
+}
+
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+impl SqlStore {
+    /// A subquery of the strings of the JSON array parameter `$n` (one parameter for any number
+    /// of values: no per-value parameters, so no parameter limit and one cached statement).
+    fn strs(&self, n: u8) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("(SELECT value FROM json_each(${n}))"),
+            Dialect::Postgres => format!("(SELECT jsonb_array_elements_text(${n}::text::jsonb))"),
+        }
+    }
+
+    /// A FROM item `r` of the objects of the JSON array parameter `$n`: `r.value` is one object
+    /// (read with `r.value ->> 'field'`), `r.key` its position.
+    fn rows(&self, n: u8) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("json_each(${n}) AS r"),
+            Dialect::Postgres => format!("jsonb_array_elements(${n}::text::jsonb) WITH ORDINALITY AS r(value, key)"),
+        }
+    }
+
+    /// Takes the transaction-scoped advisory locks of `keys`, sorted, in one statement
+    /// (PostgreSQL; SQLite's write transaction already excludes every other writer).
+    async fn lock_all(&self, c: &mut AnyConnection, keys: &mut Vec<i64>) -> StoreResult<()> {
+        if self.dialect != Dialect::Postgres || keys.is_empty() {
+            return Ok(());
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let list = format!("{{{}}}", keys.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+        sqlx::query(
+            "SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(k) FROM unnest($1::text::bigint[]) WITH ORDINALITY \
+             AS u(k, n) ORDER BY n) l",
+        )
+        .bind(list)
         .execute(c)
         .await
         .map_err(db)?;
-    Ok(())
-}
-
-async fn resolve_one(c: &mut AnyConnection, a: &Incoming) -> StoreResult<Outcome> {
-    let fp = a.incident.fingerprint.as_str();
-    let now = ns(a.received_at);
-    let Some((id, _)) = open_by_fp(c, fp).await? else { return Ok(Outcome::Unmatched) };
-    sqlx::query("UPDATE incident_alerts SET firing = 0 WHERE incident_id = $1 AND fingerprint = $2")
-        .bind(&id)
-        .bind(fp)
-        .execute(&mut *c)
-        .await
-        .map_err(db)?;
-    let firing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incident_alerts WHERE incident_id = $1 AND firing = 1")
-        .bind(&id)
-        .fetch_one(&mut *c)
-        .await
-        .map_err(db)?;
-    if firing > 0 {
-        sqlx::query("UPDATE incidents SET updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *c)
-            .await
-            .map_err(db)?;
-        return Ok(Outcome::AlertResolved(id));
+        Ok(())
     }
-    sqlx::query("UPDATE incidents SET status = 'resolved', resolved_at = $1, updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(&id)
-        .execute(&mut *c)
-        .await
-        .map_err(db)?;
-    close_alerts(c, &id).await?;
-    audit_in(c, &id, "resolved", "alert", "{}", a.received_at).await?;
-    Ok(Outcome::Resolved(id))
-}
 
-async fn fire_one(c: &mut AnyConnection, a: &Incoming, policy: &DedupPolicy) -> StoreResult<Outcome> {
-    let fp = a.incident.fingerprint.as_str();
-    let now = ns(a.received_at);
-    let since = ns(window_start(a.received_at, policy.window));
-    if let Some((id, seen)) = open_by_fp(c, fp).await?
-        && seen >= since
-    {
-        touch(c, &id, fp, now).await?;
-        return Ok(Outcome::Deduplicated(id));
+    /// Reads what `batch` needs: the incidents with open rows of its fingerprints, the open
+    /// incidents of its group keys, their rows of those fingerprints and firing counts, and
+    /// which of the new incidents' candidate ids exist.
+    async fn plan_load(&self, c: &mut AnyConnection, batch: &[Incoming]) -> StoreResult<BatchPlan> {
+        let mut p = BatchPlan::default();
+        let mut fps: Vec<&str> = batch.iter().map(|a| a.incident.fingerprint.as_str()).collect();
+        fps.sort_unstable();
+        fps.dedup();
+        let mut gks: Vec<&str> = batch
+            .iter()
+            .filter(|a| a.state == AlertState::Firing)
+            .filter_map(|a| a.alert.group_key.as_deref())
+            .collect();
+        gks.sort_unstable();
+        gks.dedup();
+        let fps_json = str_list(fps.iter().copied())?;
+        if !fps.is_empty() {
+            let sql = format!(
+                "SELECT i.id, i.last_seen_at, i.status FROM incidents i WHERE i.id IN (SELECT a.incident_id \
+                 FROM incident_alerts a WHERE a.open = 1 AND a.fingerprint IN {})",
+                self.strs(1)
+            );
+            for r in sqlx::query(&sql).bind(&fps_json).fetch_all(&mut *c).await.map_err(db)? {
+                let id: String = r.try_get(0).map_err(db)?;
+                p.load(&id, r.try_get(1).map_err(db)?, &r.try_get::<String, _>(2).map_err(db)?);
+            }
+        }
+        if !gks.is_empty() {
+            let sql = format!(
+                "SELECT id, last_seen_at, status, group_key FROM incidents WHERE group_key IN {} \
+                 AND status NOT IN ('resolved', 'closed')",
+                self.strs(1)
+            );
+            for r in sqlx::query(&sql).bind(str_list(gks)?).fetch_all(&mut *c).await.map_err(db)? {
+                let id: String = r.try_get(0).map_err(db)?;
+                p.load(&id, r.try_get(1).map_err(db)?, &r.try_get::<String, _>(2).map_err(db)?);
+                let gk: String = r.try_get(3).map_err(db)?;
+                p.by_group.entry(gk).or_default().push(id);
+            }
+        }
+        if !p.incs.is_empty() {
+            let ids_json = str_list(p.incs.keys().map(String::as_str))?;
+            let sql = format!(
+                "SELECT incident_id, fingerprint, firing, open FROM incident_alerts WHERE incident_id IN {} \
+                 AND fingerprint IN {}",
+                self.strs(1),
+                self.strs(2)
+            );
+            let rows = sqlx::query(&sql).bind(&ids_json).bind(&fps_json).fetch_all(&mut *c).await.map_err(db)?;
+            for r in rows {
+                let id: String = r.try_get(0).map_err(db)?;
+                let fp: String = r.try_get(1).map_err(db)?;
+                let firing = r.try_get::<i64, _>(2).map_err(db)? != 0;
+                let open = r.try_get::<i64, _>(3).map_err(db)? != 0;
+                if let Some(t) = p.incs.get_mut(&id) {
+                    if open {
+                        p.by_fp.entry(fp.clone()).or_default().push(id.clone());
+                    }
+                    t.alerts.insert(fp, AlertRow { firing, open, dirty: false });
+                }
+            }
+            let sql = format!(
+                "SELECT incident_id, COUNT(*) FROM incident_alerts WHERE firing = 1 AND incident_id IN {} \
+                 GROUP BY incident_id",
+                self.strs(1)
+            );
+            for r in sqlx::query(&sql).bind(&ids_json).fetch_all(&mut *c).await.map_err(db)? {
+                let id: String = r.try_get(0).map_err(db)?;
+                if let Some(t) = p.incs.get_mut(&id) {
+                    t.firing = r.try_get(1).map_err(db)?;
+                }
+            }
+        }
+        let candidates: Vec<String> = batch
+            .iter()
+            .filter(|a| a.state == AlertState::Firing)
+            .flat_map(|a| [super::candidate_id(a, 0), super::candidate_id(a, 1)])
+            .collect();
+        if !candidates.is_empty() {
+            let sql = format!("SELECT id FROM incidents WHERE id IN {}", self.strs(1));
+            let rows = sqlx::query(&sql)
+                .bind(str_list(candidates.iter().map(String::as_str))?)
+                .fetch_all(&mut *c)
+                .await
+                .map_err(db)?;
+            for r in rows {
+                p.taken.insert(r.try_get(0).map_err(db)?);
+            }
+        }
+        Ok(p)
     }
-    if let Some(gk) = &a.alert.group_key {
-        let row = sqlx::query(
-            "SELECT id FROM incidents WHERE group_key = $1 AND status NOT IN ('resolved', 'closed') \
-             AND last_seen_at >= $2 ORDER BY last_seen_at DESC LIMIT 1",
-        )
-        .bind(gk)
-        .bind(since)
-        .fetch_optional(&mut *c)
-        .await
-        .map_err(db)?;
-        if let Some(r) = row {
-            let id: String = r.try_get(0).map_err(db)?;
-            touch(c, &id, fp, now).await?;
-            return Ok(Outcome::Attached(id));
+
+    /// The id of a new incident for `a`: the first candidate neither in the database nor
+    /// created by this batch (candidates past the first two, rare, are looked up one by one).
+    async fn plan_fresh_id(&self, c: &mut AnyConnection, p: &BatchPlan, a: &Incoming) -> StoreResult<String> {
+        let mut n = 0_u32;
+        loop {
+            let id = super::candidate_id(a, n);
+            let mut taken = p.incs.contains_key(&id) || p.taken.contains(&id);
+            if !taken && n >= 2 {
+                taken = sqlx::query("SELECT id FROM incidents WHERE id = $1")
+                    .bind(&id)
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(db)?
+                    .is_some();
+            }
+            if !taken {
+                return Ok(id);
+            }
+            n = n.saturating_add(1);
         }
     }
-    let taken = sqlx::query("SELECT id FROM incidents WHERE id = $1")
-        .bind(&a.incident.id)
-        .fetch_optional(&mut *c)
-        .await
-        .map_err(db)?
-        .is_some();
-    let id = super::fresh_id(a, |_| taken);
-    insert_incident(c, &StoredIncident::new(a, id.clone())).await?;
-    sqlx::query("INSERT INTO incident_alerts (incident_id, fingerprint, firing, open) VALUES ($1, $2, 1, 1)")
-        .bind(&id)
-        .bind(fp)
-        .execute(&mut *c)
-        .await
-        .map_err(db)?;
-    audit_in(c, &id, "created", "alert", "{}", a.received_at).await?;
-    Ok(Outcome::Created(id))
-}
 
-async fn insert_incident(c: &mut AnyConnection, s: &StoredIncident) -> StoreResult<()> {
-    let i = &s.incident;
-    let now = ns(s.created_at);
-    sqlx::query(
-        "INSERT INTO incidents (id, fingerprint, title, description, severity, status, source, cluster, namespace, \
-         service, pod, labels, annotations, started_at, created_at, updated_at, last_seen_at, alert_count, group_key, \
-         workflow_state, alert) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15, 1, \
-         $16, 'received', $17)",
-    )
-    .bind(&i.id)
-    .bind(&i.fingerprint)
-    .bind(&i.title)
-    .bind(&i.description)
-    .bind(i.severity.as_str())
-    .bind(i.status.as_str())
-    .bind(i.source.as_str())
-    .bind(&i.cluster)
-    .bind(&i.namespace)
-    .bind(&i.service)
-    .bind(&i.pod)
-    .bind(to_json(&i.labels)?)
-    .bind(to_json(&i.annotations)?)
-    .bind(ns(i.started_at))
-    .bind(now)
-    .bind(&s.group_key)
-    .bind(to_json(&s.alert)?)
-    .execute(c)
-    .await
-    .map_err(db)?;
-    Ok(())
+    /// Writes a worked-out batch: new incidents, moved incidents, alert rows, closed alert rows,
+    /// audit rows (at most five statements, whatever the batch size).
+    async fn plan_write(&self, c: &mut AnyConnection, p: &BatchPlan) -> StoreResult<()> {
+        let mut created = Vec::with_capacity(p.created.len());
+        for id in &p.created {
+            let Some(t) = p.incs.get(id) else { continue };
+            let Some(s) = &t.created else { continue };
+            let i = &s.incident;
+            let status = if t.resolved_at.is_some() { IncidentStatus::Resolved } else { i.status };
+            created.push(serde_json::json!({
+                "id": i.id, "fingerprint": i.fingerprint, "title": i.title, "description": i.description,
+                "severity": i.severity.as_str(), "status": status.as_str(), "source": i.source.as_str(),
+                "cluster": i.cluster, "namespace": i.namespace, "service": i.service, "pod": i.pod,
+                "labels": to_json(&i.labels)?, "annotations": to_json(&i.annotations)?,
+                "started_at": ns(i.started_at), "resolved_at": t.resolved_at, "created_at": ns(s.created_at),
+                "updated_at": t.updated_at.unwrap_or(ns(s.created_at)), "last_seen_at": t.last_seen,
+                "alert_count": 1 + t.added, "group_key": s.group_key, "alert": to_json(&s.alert)?,
+            }));
+        }
+        if !created.is_empty() {
+            let sql = format!(
+                "INSERT INTO incidents (id, fingerprint, title, description, severity, status, source, cluster, \
+                 namespace, service, pod, labels, annotations, started_at, resolved_at, created_at, updated_at, \
+                 last_seen_at, alert_count, group_key, workflow_state, alert) \
+                 SELECT r.value ->> 'id', r.value ->> 'fingerprint', r.value ->> 'title', r.value ->> 'description', \
+                 r.value ->> 'severity', r.value ->> 'status', r.value ->> 'source', r.value ->> 'cluster', \
+                 r.value ->> 'namespace', r.value ->> 'service', r.value ->> 'pod', r.value ->> 'labels', \
+                 r.value ->> 'annotations', CAST(r.value ->> 'started_at' AS BIGINT), \
+                 CAST(r.value ->> 'resolved_at' AS BIGINT), CAST(r.value ->> 'created_at' AS BIGINT), \
+                 CAST(r.value ->> 'updated_at' AS BIGINT), CAST(r.value ->> 'last_seen_at' AS BIGINT), \
+                 CAST(r.value ->> 'alert_count' AS BIGINT), r.value ->> 'group_key', 'received', r.value ->> 'alert' \
+                 FROM {} ORDER BY r.key",
+                self.rows(1)
+            );
+            sqlx::query(&sql).bind(to_json(&created)?).execute(&mut *c).await.map_err(db)?;
+        }
+        let moved: Vec<serde_json::Value> = p
+            .incs
+            .iter()
+            .filter(|(_, t)| t.created.is_none())
+            .filter_map(|(id, t)| {
+                Some(serde_json::json!({
+                    "id": id, "last_seen_at": t.seen_moved.then_some(t.last_seen), "updated_at": t.updated_at?,
+                    "added": t.added, "resolved_at": t.resolved_at,
+                }))
+            })
+            .collect();
+        if !moved.is_empty() {
+            let sql = format!(
+                "UPDATE incidents SET \
+                 last_seen_at = COALESCE(CAST(r.value ->> 'last_seen_at' AS BIGINT), incidents.last_seen_at), \
+                 updated_at = CAST(r.value ->> 'updated_at' AS BIGINT), \
+                 alert_count = incidents.alert_count + CAST(r.value ->> 'added' AS BIGINT), \
+                 status = CASE WHEN r.value ->> 'resolved_at' IS NULL THEN incidents.status ELSE 'resolved' END, \
+                 resolved_at = COALESCE(CAST(r.value ->> 'resolved_at' AS BIGINT), incidents.resolved_at) \
+                 FROM {} WHERE incidents.id = r.value ->> 'id'",
+                self.rows(1)
+            );
+            sqlx::query(&sql).bind(to_json(&moved)?).execute(&mut *c).await.map_err(db)?;
+        }
+        let rows: Vec<serde_json::Value> = p
+            .incs
+            .iter()
+            .flat_map(|(id, t)| {
+                t.alerts.iter().filter(|(_, r)| r.dirty).map(move |(fp, r)| {
+                    serde_json::json!({"id": id, "fp": fp, "firing": flag(r.firing), "open": flag(r.open)})
+                })
+            })
+            .collect();
+        if !rows.is_empty() {
+            let sql = format!(
+                "INSERT INTO incident_alerts (incident_id, fingerprint, firing, open) \
+                 SELECT r.value ->> 'id', r.value ->> 'fp', CAST(r.value ->> 'firing' AS BIGINT), \
+                 CAST(r.value ->> 'open' AS BIGINT) FROM {} WHERE true \
+                 ON CONFLICT (incident_id, fingerprint) DO UPDATE SET firing = excluded.firing, open = excluded.open",
+                self.rows(1)
+            );
+            sqlx::query(&sql).bind(to_json(&rows)?).execute(&mut *c).await.map_err(db)?;
+        }
+        if !p.resolved.is_empty() {
+            let sql = format!("UPDATE incident_alerts SET open = 0 WHERE incident_id IN {}", self.strs(1));
+            sqlx::query(&sql)
+                .bind(str_list(p.resolved.iter().map(String::as_str))?)
+                .execute(&mut *c)
+                .await
+                .map_err(db)?;
+        }
+        if !p.audit.is_empty() {
+            let audit: Vec<serde_json::Value> = p
+                .audit
+                .iter()
+                .map(|(id, action, at)| serde_json::json!({"id": id, "action": action, "at": at}))
+                .collect();
+            let sql = format!(
+                "INSERT INTO audit_logs (incident_id, action_type, actor, details, created_at) \
+                 SELECT r.value ->> 'id', r.value ->> 'action', 'alert', '{{}}', CAST(r.value ->> 'at' AS BIGINT) \
+                 FROM {} ORDER BY r.key",
+                self.rows(1)
+            );
+            sqlx::query(&sql).bind(to_json(&audit)?).execute(&mut *c).await.map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Ingests `batch` in the open transaction `c` with a constant number of statements.
+    async fn ingest_in(
+        &self,
+        c: &mut AnyConnection,
+        batch: &[Incoming],
+        policy: &DedupPolicy,
+    ) -> StoreResult<Vec<Outcome>> {
+        let mut p = self.plan_load(c, batch).await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for a in batch {
+            let o = match a.state {
+                AlertState::Resolved => p.resolve(a),
+                AlertState::Firing => {
+                    let fp = a.incident.fingerprint.as_str();
+                    let now = ns(a.received_at);
+                    let since = ns(window_start(a.received_at, policy.window));
+                    if let Some(id) = p.open_by_fp(fp).filter(|id| p.incs.get(id).is_some_and(|t| t.last_seen >= since))
+                    {
+                        p.touch(&id, fp, now);
+                        Outcome::Deduplicated(id)
+                    } else if let Some(id) = a.alert.group_key.as_deref().and_then(|gk| p.open_of_group(gk, since)) {
+                        p.touch(&id, fp, now);
+                        Outcome::Attached(id)
+                    } else {
+                        let id = self.plan_fresh_id(c, &p, a).await?;
+                        p.create(a, id)
+                    }
+                }
+            };
+            out.push(o);
+        }
+        self.plan_write(c, &p).await?;
+        Ok(out)
+    }
 }
 
 async fn save_diagnosis(
@@ -698,14 +1027,8 @@ impl IncidentStore for SqlStore {
             .flat_map(|a| std::iter::once(&a.incident.fingerprint).chain(a.alert.group_key.as_ref()))
             .map(|k| lock_key(k))
             .collect();
-        self.lock(&mut tx, &mut keys).await?;
-        let mut out = Vec::with_capacity(batch.len());
-        for a in batch {
-            out.push(match a.state {
-                AlertState::Resolved => resolve_one(&mut tx, a).await?,
-                AlertState::Firing => fire_one(&mut tx, a, policy).await?,
-            });
-        }
+        self.lock_all(&mut tx, &mut keys).await?;
+        let out = self.ingest_in(&mut tx, batch, policy).await?;
         tx.commit().await.map_err(db)?;
         Ok(out)
     }
