@@ -1,6 +1,7 @@
 //! `aiops serve`: the HTTP server of `aiops-server` with its settings layered as defaults <
 //! config file (`--config`, YAML or JSON) < environment (`AIOPS_LISTEN`, `AIOPS_STORE`,
-//! `AIOPS_API_TOKEN`, `AIOPS_WEBHOOK_TOKEN`, `AIOPS_EXECUTE`, `AIOPS_SLACK_SIGNING_SECRET`) <
+//! `AIOPS_API_TOKEN`, `AIOPS_WEBHOOK_TOKEN`, `AIOPS_EXECUTE`, `AIOPS_SLACK_SIGNING_SECRET`,
+//! `AIOPS_SLACK_BOT_TOKEN`, `AIOPS_SLACK_CHANNEL`) <
 //! flags. With a cluster configured (a kubeconfig, an API URL, or the in-cluster service
 //! account) every incident is diagnosed by the live pipeline and approved actions go to the
 //! Kubernetes executor (dry runs unless `--execute`); without one incidents are stored,
@@ -67,6 +68,13 @@ pub struct ServeArgs {
     /// Prefer the environment variable.
     #[arg(long, env = "AIOPS_SLACK_SIGNING_SECRET", hide_env_values = true, value_name = "SECRET")]
     pub slack_signing_secret: Option<String>,
+    /// The Slack bot token (`xoxb-...`, scope `chat:write`): with `--slack-channel`, approval
+    /// requests are posted to Slack. Prefer the environment variable.
+    #[arg(long, env = "AIOPS_SLACK_BOT_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub slack_bot_token: Option<String>,
+    /// The Slack channel id approval requests are posted to.
+    #[arg(long, env = "AIOPS_SLACK_CHANNEL", value_name = "CHANNEL")]
+    pub slack_channel: Option<String>,
 }
 
 /// A config file of `aiops serve`.
@@ -131,6 +139,8 @@ impl ServeArgs {
         server.api_token = non_empty(self.api_token.clone().or(server.api_token));
         server.webhook_token = non_empty(self.webhook_token.clone().or(server.webhook_token));
         server.slack_signing_secret = non_empty(self.slack_signing_secret.clone().or(server.slack_signing_secret));
+        server.slack_bot_token = non_empty(self.slack_bot_token.clone().or(server.slack_bot_token));
+        server.slack_channel = non_empty(self.slack_channel.clone().or(server.slack_channel));
         if self.execute {
             server.workflow.execute = true;
         }
@@ -202,6 +212,16 @@ pub fn banner(settings: &Settings, bound: SocketAddr, narrowed: bool) -> String 
             settings.server.slack_approvers.len()
         ));
     }
+    match (&settings.server.slack_bot_token, &settings.server.slack_channel) {
+        (Some(_), Some(channel)) => {
+            out.push_str(&format!("aiops serve: approval requests are posted to Slack channel {channel}\n"))
+        }
+        (Some(_), None) | (None, Some(_)) => out.push_str(
+            "aiops serve: Slack approval requests need both a bot token (AIOPS_SLACK_BOT_TOKEN) and a channel \
+             (AIOPS_SLACK_CHANNEL): nothing is posted\n",
+        ),
+        (None, None) => {}
+    }
     out
 }
 
@@ -231,6 +251,9 @@ pub async fn run(args: &ServeArgs) -> Result<(), Error> {
             builder = builder.policy_gate(gate);
         }
         server = server.engine(builder.build()?).executor(executor(sources, settings.server.workflow.execute).await?);
+    }
+    if let Some(n) = aiops_server::notify::SlackNotifier::from_config(&settings.server) {
+        server = server.notifier(Arc::new(n));
     }
     let (addr, narrowed) = settings.server.effective_listen();
     let listener = tokio::net::TcpListener::bind(addr)
@@ -329,6 +352,23 @@ mod tests {
         assert!(b.contains("--execute: approved actions change the cluster") && b.contains("Slack approvals"), "{b}");
         let s = ServeArgs { slack_signing_secret: Some(" ".into()), ..args() }.settings().unwrap();
         assert_eq!(s.server.slack_signing_secret, None, "an empty secret is no secret");
+    }
+
+    #[test]
+    fn slack_requests_need_a_bot_token_and_a_channel() {
+        let a = ServeArgs { slack_bot_token: Some("xoxb-1".into()), slack_channel: Some("C1".into()), ..args() };
+        let s = a.settings().unwrap();
+        assert_eq!(
+            (s.server.slack_bot_token.as_deref(), s.server.slack_channel.as_deref()),
+            (Some("xoxb-1"), Some("C1"))
+        );
+        assert!(aiops_server::notify::SlackNotifier::from_config(&s.server).is_some());
+        assert!(banner(&s, s.server.listen, false).contains("posted to Slack channel C1"));
+        let s = ServeArgs { slack_bot_token: Some("xoxb-1".into()), slack_channel: Some(" ".into()), ..args() }
+            .settings()
+            .unwrap();
+        assert!(aiops_server::notify::SlackNotifier::from_config(&s.server).is_none(), "no channel, no notifier");
+        assert!(banner(&s, s.server.listen, false).contains("nothing is posted"));
     }
 
     #[test]

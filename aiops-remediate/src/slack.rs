@@ -156,38 +156,38 @@ pub fn decided_blocks(a: &Approval) -> Value {
     blocks
 }
 
+/// A Slack Web API client with a bot token: `POST {api}/{method}` with a JSON body and
+/// `Authorization: Bearer`; an answer without `"ok": true` is an error naming Slack's `error`.
 #[cfg(feature = "slack")]
-/// The Slack approver (see the module doc).
 #[derive(Clone)]
-pub struct SlackApprover {
+pub struct SlackClient {
     http: reqwest::Client,
     api: String,
     bot_token: String,
-    channel: String,
-    signing_secret: String,
-    book: ApprovalBook,
 }
 
 #[cfg(feature = "slack")]
-impl std::fmt::Debug for SlackApprover {
+impl std::fmt::Debug for SlackClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlackApprover").field("api", &self.api).field("channel", &self.channel).finish()
+        // Never print the bot token.
+        f.debug_struct("SlackClient").field("api", &self.api).finish()
     }
 }
 
+/// Where a posted message is: the channel id and its `ts` (what `chat.update` needs).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MessageRef {
+    /// The channel id Slack answered (`C...`).
+    pub channel: String,
+    /// The message timestamp, Slack's message id.
+    pub ts: String,
+}
+
 #[cfg(feature = "slack")]
-impl SlackApprover {
-    /// Posts to `channel` with `bot_token`, verifies callbacks with `signing_secret`, and
-    /// keeps approvals in `book` (which holds the allow-list and expiry).
-    pub fn new(bot_token: &str, channel: &str, signing_secret: &str, book: ApprovalBook) -> Self {
-        Self {
-            http: crate::http::client_or_default(),
-            api: SLACK_API.into(),
-            bot_token: bot_token.into(),
-            channel: channel.into(),
-            signing_secret: signing_secret.into(),
-            book,
-        }
+impl SlackClient {
+    /// A client of [`SLACK_API`] posting as the bot of `bot_token` (30 s timeout per call).
+    pub fn new(bot_token: &str) -> Self {
+        Self { http: crate::http::client_or_default(), api: SLACK_API.into(), bot_token: bot_token.into() }
     }
 
     /// Talks to another Web API base (a proxy, or a local test server).
@@ -196,12 +196,13 @@ impl SlackApprover {
         self
     }
 
-    /// The approvals.
-    pub fn book(&self) -> &ApprovalBook {
-        &self.book
+    /// The Web API base.
+    pub fn api(&self) -> &str {
+        &self.api
     }
 
-    async fn call(&self, method: &str, body: &Value) -> Result<Value> {
+    /// Calls Web API `method` with `body`; Slack's answer when it says `"ok": true`.
+    pub async fn call(&self, method: &str, body: &Value) -> Result<Value> {
         let err = |e: reqwest::Error| RemediateError::Http { service: "slack", message: format!("{method}: {e}") };
         let resp = self
             .http
@@ -217,6 +218,67 @@ impl SlackApprover {
             return Err(RemediateError::Http { service: "slack", message: format!("{method}: {why}") });
         }
         Ok(v)
+    }
+
+    /// `chat.postMessage` of `blocks` (and the notification `text`) to `channel`; where it is.
+    pub async fn post_message(&self, channel: &str, text: &str, blocks: &Value) -> Result<MessageRef> {
+        let v = self.call("chat.postMessage", &json!({"channel": channel, "text": text, "blocks": blocks})).await?;
+        match (v["channel"].as_str(), v["ts"].as_str()) {
+            (Some(channel), Some(ts)) => Ok(MessageRef { channel: channel.into(), ts: ts.into() }),
+            _ => Err(RemediateError::Http { service: "slack", message: "chat.postMessage: no channel or ts".into() }),
+        }
+    }
+
+    /// `chat.update`: replaces the message at `at` with `blocks` (and `text`).
+    pub async fn update_message(&self, at: &MessageRef, text: &str, blocks: &Value) -> Result<()> {
+        let body = json!({"channel": at.channel, "ts": at.ts, "text": text, "blocks": blocks});
+        self.call("chat.update", &body).await.map(|_| ())
+    }
+}
+
+#[cfg(feature = "slack")]
+/// The Slack approver (see the module doc).
+#[derive(Clone)]
+pub struct SlackApprover {
+    client: SlackClient,
+    channel: String,
+    signing_secret: String,
+    book: ApprovalBook,
+}
+
+#[cfg(feature = "slack")]
+impl std::fmt::Debug for SlackApprover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackApprover").field("api", &self.client.api).field("channel", &self.channel).finish()
+    }
+}
+
+#[cfg(feature = "slack")]
+impl SlackApprover {
+    /// Posts to `channel` with `bot_token`, verifies callbacks with `signing_secret`, and
+    /// keeps approvals in `book` (which holds the allow-list and expiry).
+    pub fn new(bot_token: &str, channel: &str, signing_secret: &str, book: ApprovalBook) -> Self {
+        Self {
+            client: SlackClient::new(bot_token),
+            channel: channel.into(),
+            signing_secret: signing_secret.into(),
+            book,
+        }
+    }
+
+    /// Talks to another Web API base (a proxy, or a local test server).
+    pub fn with_api(mut self, base: &str) -> Self {
+        self.client = self.client.with_api(base);
+        self
+    }
+
+    /// The approvals.
+    pub fn book(&self) -> &ApprovalBook {
+        &self.book
+    }
+
+    async fn call(&self, method: &str, body: &Value) -> Result<Value> {
+        self.client.call(method, body).await
     }
 
     /// Handles one interaction callback (the raw body and the two signature headers) at `now`.

@@ -123,6 +123,12 @@ pub struct ServerFile {
     pub slack_signing_secret: Option<String>,
     /// The Slack user ids allowed to approve from Slack, with their roles (`U012ABCDEF: sre`).
     pub slack_approvers: Option<std::collections::BTreeMap<String, String>>,
+    /// The Slack bot token approval requests are posted with (with `slack_channel`).
+    pub slack_bot_token: Option<String>,
+    /// The Slack channel id approval requests are posted to.
+    pub slack_channel: Option<String>,
+    /// Slack's Web API base (default `https://slack.com/api`).
+    pub slack_api_url: Option<String>,
 }
 
 impl ServerFile {
@@ -161,6 +167,15 @@ impl ServerFile {
         if let Some(v) = &self.slack_approvers {
             cfg.slack_approvers = v.clone();
         }
+        for (from, to) in [
+            (&self.slack_bot_token, &mut cfg.slack_bot_token),
+            (&self.slack_channel, &mut cfg.slack_channel),
+            (&self.slack_api_url, &mut cfg.slack_api_url),
+        ] {
+            if let Some(v) = from {
+                *to = Some(v.clone());
+            }
+        }
     }
 }
 
@@ -189,7 +204,8 @@ mod tests {
     fn file_values_override_defaults_and_unknown_keys_fail() {
         let f: ServerFile = serde_json::from_str(
             r#"{"listen":"0.0.0.0:9000","intake_capacity":10,"execute":true,"approval_timeout_seconds":60,
-                "slack_signing_secret":"s","slack_approvers":{"U1":"sre"}}"#,
+                "slack_signing_secret":"s","slack_approvers":{"U1":"sre"},"slack_bot_token":"xoxb-1",
+                "slack_channel":"C1"}"#,
         )
         .unwrap();
         let mut cfg = ServerConfig::default();
@@ -199,6 +215,8 @@ mod tests {
         assert_eq!(cfg.workflow.approval_timeout, Duration::from_secs(60));
         assert_eq!(cfg.slack_signing_secret.as_deref(), Some("s"));
         assert_eq!(cfg.slack_approvers.get("U1").map(String::as_str), Some("sre"));
+        assert_eq!((cfg.slack_bot_token.as_deref(), cfg.slack_channel.as_deref()), (Some("xoxb-1"), Some("C1")));
+        assert_eq!(cfg.slack_api_url, None);
         assert_eq!(cfg.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(cfg.intake_capacity, 10);
         assert_eq!(cfg.body_limit, ServerConfig::default().body_limit);

@@ -12,7 +12,10 @@
 //!   ([`workflow`]); approved actions go to the executor given to [`Server::builder`].
 //! - **Approvals**: `GET /api/v1/incidents/{id}/actions`, `POST .../approve` / `.../reject`, and
 //!   Slack's interaction callback `POST /api/v1/slack/interactions` (signature-verified,
-//!   allow-listed approvers, single-use tokens bound to the stored action) ([`api`]).
+//!   allow-listed approvers, single-use tokens bound to the stored action) ([`api`]); the
+//!   approval request is posted, and updated with the outcome, by the [`notify::ApprovalNotifier`]
+//!   given to [`Server::builder`] (Slack's `chat.postMessage` / `chat.update` with the `slack`
+//!   feature: [`notify::SlackNotifier`]).
 //! - **Metrics** at `/metrics` ([`metrics`]), JSON errors with stable codes ([`error`]),
 //!   bearer/shared-secret auth compared in constant time ([`auth`]).
 //!
@@ -33,6 +36,7 @@ pub mod error;
 pub mod ingest;
 pub mod intake;
 pub mod metrics;
+pub mod notify;
 pub mod store;
 pub mod workflow;
 
@@ -71,6 +75,13 @@ pub struct ServerConfig {
     pub slack_signing_secret: Option<String>,
     /// The Slack user ids allowed to approve or reject from Slack, with their roles.
     pub slack_approvers: aiops_remediate::approve::AllowList,
+    /// The Slack bot token (`xoxb-...`, scope `chat:write`) approval requests are posted with;
+    /// with [`ServerConfig::slack_channel`] it enables [`notify::SlackNotifier`].
+    pub slack_bot_token: Option<String>,
+    /// The Slack channel id approval requests are posted to.
+    pub slack_channel: Option<String>,
+    /// Slack's Web API base (default `https://slack.com/api`; a proxy, a test server).
+    pub slack_api_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +97,9 @@ impl Default for ServerConfig {
             workflow: workflow::WorkflowConfig::default(),
             slack_signing_secret: None,
             slack_approvers: aiops_remediate::approve::AllowList::new(),
+            slack_bot_token: None,
+            slack_channel: None,
+            slack_api_url: None,
         }
     }
 }
@@ -152,7 +166,7 @@ impl Server {
 
     /// A server to configure further (engine, executor, verifier) before it starts.
     pub fn builder(config: ServerConfig, store: Arc<dyn IncidentStore>) -> ServerBuilder {
-        ServerBuilder { config, store, engine: None, executor: None, verifier: None }
+        ServerBuilder { config, store, engine: None, executor: None, verifier: None, notifier: None }
     }
 
     /// The shared state.
@@ -183,6 +197,7 @@ pub struct ServerBuilder {
     engine: Option<Engine>,
     executor: Option<Arc<dyn Executor>>,
     verifier: Option<Arc<dyn workflow::Verifier>>,
+    notifier: Option<Arc<dyn notify::ApprovalNotifier>>,
 }
 
 impl ServerBuilder {
@@ -205,10 +220,17 @@ impl ServerBuilder {
         self
     }
 
+    /// Asks humans for approvals with `notifier` (default: nobody is told; decisions come
+    /// through the API, or Slack buttons posted by something else).
+    pub fn notifier(mut self, notifier: Arc<dyn notify::ApprovalNotifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
     /// Starts the intake writer and, with an engine, the workflow runner; call inside a Tokio
     /// runtime.
     pub fn start(self) -> Server {
-        let ServerBuilder { config, store, engine, executor, verifier } = self;
+        let ServerBuilder { config, store, engine, executor, verifier, notifier } = self;
         let metrics = Arc::new(metrics::Metrics::new());
         let wake = Arc::new(Notify::new());
         let policy = store::DedupPolicy { window: config.dedup_window };
@@ -222,6 +244,9 @@ impl ServerBuilder {
             }
             if let Some(v) = verifier {
                 runner = runner.verifier(v);
+            }
+            if let Some(n) = notifier {
+                runner = runner.notifier(n);
             }
             tokio::spawn(runner.run(wake.clone()));
         }

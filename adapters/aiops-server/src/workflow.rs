@@ -28,8 +28,9 @@ use tokio::sync::Notify;
 use tracing::Instrument;
 
 use crate::metrics::Metrics;
+use crate::notify::{ApprovalNotice, ApprovalNotifier, ApprovalOutcome, MessageRef};
 use crate::store::{
-    ActionRecord, ActionStatus, Claim, IncidentStore, Step, StoreError, StoreResult, StoredIncident,
+    ActionRecord, ActionStatus, AuditEntry, Claim, IncidentStore, Step, StoreError, StoreResult, StoredIncident,
     VerificationRecord, WorkflowState, after, is_terminal,
 };
 
@@ -50,6 +51,11 @@ pub struct WorkflowConfig {
     pub execute_timeout: Duration,
     /// Execute actions for real (`false`, the default, only validates them).
     pub execute: bool,
+    /// How many times the approval notifier is asked to post one request before the runner
+    /// gives up (the action stays decidable through the API).
+    pub notify_attempts: u32,
+    /// How long after a failed approval notification it is tried again.
+    pub notify_retry: Duration,
 }
 
 impl Default for WorkflowConfig {
@@ -62,6 +68,8 @@ impl Default for WorkflowConfig {
             verify_wait: Duration::from_secs(300),
             execute_timeout: Duration::from_secs(300),
             execute: false,
+            notify_attempts: 5,
+            notify_retry: Duration::from_secs(60),
         }
     }
 }
@@ -100,6 +108,7 @@ pub struct Runner {
     engine: Engine,
     executor: Option<Arc<dyn Executor>>,
     verifier: Arc<dyn Verifier>,
+    notifier: Option<Arc<dyn ApprovalNotifier>>,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     cfg: WorkflowConfig,
@@ -127,6 +136,7 @@ impl Runner {
             engine,
             executor: None,
             verifier: Arc::new(AlertsResolved),
+            notifier: None,
             clock: Arc::new(SystemClock),
             metrics,
             cfg,
@@ -144,6 +154,13 @@ impl Runner {
     /// Sets the verifier.
     pub fn verifier(mut self, verifier: Arc<dyn Verifier>) -> Self {
         self.verifier = verifier;
+        self
+    }
+
+    /// Sets the approval notifier: told when an action starts waiting for a human (once per
+    /// action, across restarts) and when it is decided or expires (see [`crate::notify`]).
+    pub fn notifier(mut self, notifier: Arc<dyn ApprovalNotifier>) -> Self {
+        self.notifier = Some(notifier);
         self
     }
 
@@ -228,7 +245,7 @@ impl Runner {
             WorkflowState::Collecting => Ok(Some(self.diagnose(inc).await)),
             WorkflowState::Diagnosed => Ok(Some(self.next(WorkflowState::Policy))),
             WorkflowState::Policy => self.policy(inc).await.map(Some),
-            WorkflowState::AwaitingApproval => self.approval(inc).await.map(Some),
+            WorkflowState::AwaitingApproval => self.approval(claim).await,
             WorkflowState::Executing => self.execute(claim).await,
             WorkflowState::Verifying => self.verify(inc).await.map(Some),
             _ => Ok(None),
@@ -299,11 +316,12 @@ impl Runner {
                         None
                     }
                 };
-                Step {
-                    to: Some(WorkflowState::AwaitingApproval),
-                    due_at: Some(deadline),
-                    audit: Some(("approval_requested".into(), details)),
-                    ..Step::default()
+                let audit = Some(("approval_requested".into(), details));
+                if self.notifier.is_some() {
+                    // Keep the lease: the next step asks the humans.
+                    Step { audit, ..self.next(WorkflowState::AwaitingApproval) }
+                } else {
+                    Step { to: Some(WorkflowState::AwaitingApproval), due_at: Some(deadline), audit, ..Step::default() }
                 }
             }
             Decision::Deny => {
@@ -314,12 +332,17 @@ impl Runner {
         Ok(Step { action: Some(record), ..step })
     }
 
-    async fn approval(&self, inc: &StoredIncident) -> StoreResult<Step> {
+    async fn approval(&self, claim: &Claim) -> Outcome {
+        let inc = &claim.incident;
         let Some(mut a) = self.store.action(&inc.incident.id).await? else {
-            return Ok(Self::finish(WorkflowState::Escalated, "no_action", json!({"state": "awaiting_approval"})));
+            return Ok(Some(Self::finish(
+                WorkflowState::Escalated,
+                "no_action",
+                json!({"state": "awaiting_approval"}),
+            )));
         };
         let now = self.clock.now();
-        Ok(match a.status {
+        let step = match a.status {
             ActionStatus::Approved => self.next(WorkflowState::Executing),
             ActionStatus::Rejected => {
                 // Not fixed, and a human said no to the fix: hand the incident to a human.
@@ -329,13 +352,124 @@ impl Runner {
                 a.status = ActionStatus::Expired;
                 let deadline = a.approval_deadline;
                 Step {
-                    action: Some(a),
+                    action: Some(a.clone()),
                     ..Self::finish(WorkflowState::Escalated, "approval_expired", json!({"deadline": deadline}))
                 }
             }
-            ActionStatus::AwaitingApproval => Step { due_at: a.approval_deadline, ..Step::default() },
-            other => Self::finish(WorkflowState::Escalated, "unexpected_action_status", json!({"status": other})),
-        })
+            ActionStatus::AwaitingApproval => return self.ask(claim, a, now).await,
+            other => {
+                return Ok(Some(Self::finish(
+                    WorkflowState::Escalated,
+                    "unexpected_action_status",
+                    json!({"status": other}),
+                )));
+            }
+        };
+        self.announce(inc, a, now).await?;
+        Ok(Some(step))
+    }
+
+    /// The action waits for a human: asks them through the notifier, once per action. The
+    /// attempt is committed before the call (like an execution), so a runner that finds an
+    /// attempt with no recorded result (its predecessor died mid-call, the message may be out)
+    /// never asks again. A failure is audited and retried after `notify_retry`, at most
+    /// `notify_attempts` times; the action stays decidable through the API throughout.
+    async fn ask(&self, claim: &Claim, a: ActionRecord, now: Timestamp) -> Outcome {
+        let deadline = a.approval_deadline.unwrap_or(now);
+        let wait = Step { due_at: Some(deadline), ..Step::default() };
+        let Some(notifier) = &self.notifier else { return Ok(Some(wait)) };
+        let id = &claim.incident.incident.id;
+        let notes = Notes::of(&self.store.audit(id).await?);
+        if notes.message.is_some() || notes.gave_up {
+            return Ok(Some(wait));
+        }
+        if notes.attempts > notes.failures {
+            let details = json!({"attempt": notes.attempts, "gave_up": true, "error": "the runner asking for \
+                this approval stopped mid-call; the message may have been posted, so it is not asked again"});
+            return Ok(Some(Step { audit: Some(("approval_notify_failed".into(), details)), ..wait }));
+        }
+        let attempt = notes.attempts + 1;
+        let marker = Step {
+            lease_until: Some(after(now, self.cfg.lease)),
+            audit: Some(("approval_notifying".into(), json!({"attempt": attempt}))),
+            ..Step::default()
+        };
+        if !self.store.advance(claim, WorkflowState::AwaitingApproval, &marker, now).await? {
+            return Ok(None);
+        }
+        let notice = self.notice(&claim.incident, a).await?;
+        // Half the lease: the lease still covers the call when it times out.
+        let call = tokio::time::timeout(self.cfg.lease / 2, notifier.request(&notice))
+            .instrument(tracing::info_span!("approval_notify", attempt));
+        let error = match call.await {
+            Ok(Ok(m)) => {
+                tracing::info!(channel = %m.channel, ts = %m.ts, "approval request posted");
+                let details = json!({"channel": m.channel, "ts": m.ts, "attempt": attempt});
+                // Keep the lease and look again: a decision may have come in during the call.
+                return Ok(Some(Step {
+                    lease_until: Some(after(self.clock.now(), self.cfg.lease)),
+                    audit: Some(("approval_notified".into(), details)),
+                    ..Step::default()
+                }));
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("timed out after {:?}", self.cfg.lease / 2),
+        };
+        let gave_up = attempt >= self.cfg.notify_attempts;
+        tracing::warn!(error = %error, attempt, gave_up, "approval notification failed; the action stays decidable through the API");
+        let retry_at = if gave_up { deadline } else { after(self.clock.now(), self.cfg.notify_retry).min(deadline) };
+        let details = json!({"attempt": attempt, "error": error, "gave_up": gave_up, "retry_at": retry_at});
+        Ok(Some(Step {
+            due_at: Some(retry_at),
+            audit: Some(("approval_notify_failed".into(), details)),
+            ..Step::default()
+        }))
+    }
+
+    /// The action was decided or expired: updates the request message, if one was posted and
+    /// not updated yet (audited either way; a failure leaves the decision as it is).
+    async fn announce(&self, inc: &StoredIncident, a: ActionRecord, now: Timestamp) -> StoreResult<()> {
+        let Some(notifier) = &self.notifier else { return Ok(()) };
+        let id = &inc.incident.id;
+        let notes = Notes::of(&self.store.audit(id).await?);
+        let Some(message) = notes.message.filter(|_| !notes.updated) else { return Ok(()) };
+        let expired = a.status == ActionStatus::Expired;
+        let outcome = ApprovalOutcome {
+            status: a.status,
+            by: if expired { None } else { a.decided_by.clone() },
+            role: notes.role,
+            via: notes.via,
+            at: if expired { a.approval_deadline.unwrap_or(now) } else { a.decided_at.unwrap_or(now) },
+        };
+        let notice = self.notice(inc, a).await?;
+        let call = tokio::time::timeout(self.cfg.lease / 2, notifier.outcome(&notice, &message, &outcome));
+        let mut details = json!({"channel": message.channel, "ts": message.ts, "status": outcome.status});
+        let kind = match call.await {
+            Ok(Ok(())) => "approval_message_updated",
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "approval message update failed");
+                details["error"] = e.to_string().into();
+                "approval_message_update_failed"
+            }
+            Err(_) => {
+                tracing::warn!("approval message update timed out");
+                details["error"] = format!("timed out after {:?}", self.cfg.lease / 2).into();
+                "approval_message_update_failed"
+            }
+        };
+        let entry = AuditEntry {
+            incident_id: id.clone(),
+            action_type: kind.into(),
+            actor: "system".into(),
+            details,
+            created_at: self.clock.now(),
+        };
+        self.store.append_audit(&entry).await
+    }
+
+    async fn notice(&self, inc: &StoredIncident, action: ActionRecord) -> StoreResult<ApprovalNotice> {
+        let blast = self.store.report(&inc.incident.id).await?.and_then(|r| r.remediation).and_then(|r| r.blast);
+        Ok(ApprovalNotice { incident: inc.clone(), action, blast })
     }
 
     /// Commits `executing` on the action, then calls the executor once, then commits the outcome.
@@ -440,6 +574,48 @@ impl Runner {
             Self::finish(WorkflowState::Escalated, "verification_failed", v.details)
         };
         Ok(Step { verification: Some(record), ..step })
+    }
+}
+
+/// What the audit trail says about an incident's approval message.
+#[derive(Debug, Default)]
+struct Notes {
+    /// Requests started (`approval_notifying`).
+    attempts: u32,
+    /// Requests failed (`approval_notify_failed`).
+    failures: u32,
+    /// No more requests (the bound was reached, or an attempt's outcome is unknown).
+    gave_up: bool,
+    /// Where the request was posted (`approval_notified`).
+    message: Option<MessageRef>,
+    /// The message was updated with the outcome (or the update failed: it is not retried).
+    updated: bool,
+    /// The decider's role and channel (the `approved` / `rejected` entry).
+    role: Option<String>,
+    via: Option<String>,
+}
+
+impl Notes {
+    fn of(trail: &[AuditEntry]) -> Self {
+        let mut n = Notes::default();
+        let text = |e: &AuditEntry, k: &str| e.details.get(k).and_then(|v| v.as_str()).map(String::from);
+        for e in trail {
+            match e.action_type.as_str() {
+                "approval_notifying" => n.attempts += 1,
+                "approval_notify_failed" => {
+                    n.failures += 1;
+                    n.gave_up |= e.details.get("gave_up").and_then(|v| v.as_bool()).unwrap_or(false);
+                }
+                "approval_notified" => n.message = serde_json::from_value(e.details.clone()).ok(),
+                "approval_message_updated" | "approval_message_update_failed" => n.updated = true,
+                "approved" | "rejected" => {
+                    n.role = text(e, "role");
+                    n.via = text(e, "via");
+                }
+                _ => {}
+            }
+        }
+        n
     }
 }
 

@@ -152,6 +152,8 @@ pub fn config() -> WorkflowConfig {
         verify_wait: Duration::from_secs(60),
         execute_timeout: Duration::from_secs(60),
         execute: true,
+        notify_attempts: 3,
+        notify_retry: Duration::from_millis(50),
     }
 }
 
