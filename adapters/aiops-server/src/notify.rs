@@ -128,7 +128,7 @@ mod slack {
     }
 
     fn approval(n: &ApprovalNotice, state: ApprovalState, o: Option<&ApprovalOutcome>) -> Approval {
-        let expires_at = n.action.approval_deadline.unwrap_or_else(|| n.incident.updated_at);
+        let expires_at = n.action.approval_deadline.unwrap_or(n.incident.updated_at);
         Approval {
             token: n.action.approval_token.clone().unwrap_or_default(),
             binding: String::new(),
