@@ -436,28 +436,8 @@ async fn the_servers_ingestion_starts_the_workflow_and_records_it_resolved() {
     };
     tokio::spawn(dispatch(store.clone(), client().await, cfg, std::future::pending()));
 
-    // The bundle's firing alert, pushed as Prometheus pushes alerts to an Alertmanager.
-    let bundle = aiops_core::parse_bundle(case.bundle.as_bytes()).unwrap();
-    let alert = bundle.alerts.iter().find(|a| a.status == "firing").expect("a firing alert");
-    let mut labels = alert.labels.clone();
-    labels.insert("alertname".into(), alert.alertname.clone());
-    let body =
-        json!([{"labels": labels, "annotations": alert.annotations, "startsAt": jiff::Timestamp::now().to_string()}]);
-    let resp = reqwest::Client::new().post(format!("http://{addr}/api/v2/alerts")).json(&body).send().await.unwrap();
-    let v: Value = resp.json().await.unwrap();
-    let id = v["incident_ids"][0].as_str().unwrap_or_else(|| panic!("no incident created: {v}")).to_string();
-
-    let start = Instant::now();
-    let done = loop {
-        let inc = store.get(&id).await.unwrap().expect("stored incident");
-        let terminal =
-            [WorkflowState::Resolved, WorkflowState::Closed, WorkflowState::Failed, WorkflowState::AwaitingApproval];
-        if terminal.contains(&inc.workflow_state) {
-            break inc;
-        }
-        assert!(start.elapsed() < Duration::from_secs(90), "still {:?}", inc.workflow_state);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let id = push_firing_alert(&case, addr).await;
+    let done = wait_until_settled(store.as_ref(), &id).await;
     assert_eq!(done.workflow_state, WorkflowState::Resolved, "{done:?}");
     assert_eq!(done.incident.status, IncidentStatus::Resolved);
     let report = store.report(&id).await.unwrap().expect("the worker stored the report");
@@ -494,6 +474,19 @@ async fn the_worker_binary_dispatches_a_server_stores_incidents() {
     };
     let _worker = Worker::spawn(&queue, &work_dir().join(format!("{queue}.jsonl")), &targets);
 
+    let id = push_firing_alert(&case, addr).await;
+    let done = wait_until_settled(store.as_ref(), &id).await;
+    assert_eq!(done.workflow_state, WorkflowState::Resolved, "{done:?}");
+    let report = store.report(&id).await.unwrap().expect("the worker stored the report");
+    assert_eq!(report.top().map(|h| h.cause.to_string()), Some(case.diagnosed.top_cause.clone()));
+    let audit: Vec<String> = store.audit(&id).await.unwrap().into_iter().map(|a| a.action_type).collect();
+    assert_eq!(audit.iter().filter(|a| *a == "workflow_started").count(), 1, "{audit:?}");
+    assert_eq!(ok_patches(&sim, &case.target_path()), 1, "{:?}", writes(&sim));
+}
+
+/// Pushes the case bundle's firing alert to the server as Prometheus pushes alerts to an
+/// Alertmanager; the id of the incident it created.
+async fn push_firing_alert(case: &Case, addr: std::net::SocketAddr) -> String {
     let bundle = aiops_core::parse_bundle(case.bundle.as_bytes()).unwrap();
     let alert = bundle.alerts.iter().find(|a| a.status == "firing").expect("a firing alert");
     let mut labels = alert.labels.clone();
@@ -502,21 +495,20 @@ async fn the_worker_binary_dispatches_a_server_stores_incidents() {
         json!([{"labels": labels, "annotations": alert.annotations, "startsAt": jiff::Timestamp::now().to_string()}]);
     let resp = reqwest::Client::new().post(format!("http://{addr}/api/v2/alerts")).json(&body).send().await.unwrap();
     let v: Value = resp.json().await.unwrap();
-    let id = v["incident_ids"][0].as_str().unwrap_or_else(|| panic!("no incident created: {v}")).to_string();
+    v["incident_ids"][0].as_str().unwrap_or_else(|| panic!("no incident created: {v}")).to_string()
+}
 
+/// Polls the store until the incident's workflow ends or waits for a human (at most 90 s).
+async fn wait_until_settled(store: &dyn IncidentStore, id: &str) -> aiops_server::store::StoredIncident {
+    let settled =
+        [WorkflowState::Resolved, WorkflowState::Closed, WorkflowState::Failed, WorkflowState::AwaitingApproval];
     let start = Instant::now();
-    let done = loop {
-        let inc = store.get(&id).await.unwrap().expect("stored incident");
-        if [WorkflowState::Resolved, WorkflowState::Closed, WorkflowState::Failed].contains(&inc.workflow_state) {
-            break inc;
+    loop {
+        let inc = store.get(id).await.unwrap().expect("stored incident");
+        if settled.contains(&inc.workflow_state) {
+            return inc;
         }
         assert!(start.elapsed() < Duration::from_secs(90), "still {:?}", inc.workflow_state);
         tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert_eq!(done.workflow_state, WorkflowState::Resolved, "{done:?}");
-    let report = store.report(&id).await.unwrap().expect("the worker stored the report");
-    assert_eq!(report.top().map(|h| h.cause.to_string()), Some(case.diagnosed.top_cause.clone()));
-    let audit: Vec<String> = store.audit(&id).await.unwrap().into_iter().map(|a| a.action_type).collect();
-    assert_eq!(audit.iter().filter(|a| *a == "workflow_started").count(), 1, "{audit:?}");
-    assert_eq!(ok_patches(&sim, &case.target_path()), 1, "{:?}", writes(&sim));
+    }
 }
