@@ -41,30 +41,36 @@ fn format_of(key: &str) -> Option<Format> {
     }
 }
 
-/// Gunzips `bytes` when they start with the gzip magic number; `None` when they do not
+/// Whether `key` names a file this module checks (`*.yaml`, `*.yml`, `*.json`, optionally `.gz`).
+pub fn is_config_file(key: &str) -> bool {
+    format_of(key).is_some()
+}
+
+/// `bytes`, gunzipped when they start with the gzip magic number; `None` when they do not
 /// decompress or exceed [`MAX_CHECKED_BYTES`].
-fn plain(bytes: &[u8]) -> Option<Vec<u8>> {
+fn plain(bytes: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
     if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return (bytes.len() as u64 <= MAX_CHECKED_BYTES).then(|| bytes.to_vec());
+        return (bytes.len() as u64 <= MAX_CHECKED_BYTES).then_some(std::borrow::Cow::Borrowed(bytes));
     }
     let mut out = Vec::new();
     let mut reader = flate2::read::GzDecoder::new(bytes).take(MAX_CHECKED_BYTES + 1);
     reader.read_to_end(&mut out).ok()?;
-    (out.len() as u64 <= MAX_CHECKED_BYTES).then_some(out)
+    (out.len() as u64 <= MAX_CHECKED_BYTES).then_some(std::borrow::Cow::Owned(out))
 }
 
 /// The parse error of the file `key` with content `bytes`, or `None` when it parses, is not a
 /// YAML/JSON file by name, is not valid UTF-8 text, or is too large to check.
 pub fn check(key: &str, bytes: &[u8]) -> Option<String> {
     let format = format_of(key)?;
-    let text = String::from_utf8(plain(bytes)?).ok()?;
+    let plain = plain(bytes)?;
+    let text = std::str::from_utf8(&plain).ok()?;
     if text.contains("{{") {
         // An unrendered template (Helm, Go text/template) is not meant to parse as is.
         return None;
     }
     let error = match format {
-        Format::Json => serde_json::from_str::<serde_json::Value>(&text).err()?.to_string(),
-        Format::Yaml => yaml_error(&text)?,
+        Format::Json => serde_json::from_str::<serde_json::Value>(text).err()?.to_string(),
+        Format::Yaml => yaml_error(text)?,
     };
     Some(error)
 }

@@ -60,8 +60,10 @@ impl From<SecretWire> for SecretMeta {
     fn from(w: SecretWire) -> Self {
         let mut meta = w.meta;
         use base64::Engine as _;
-        // A value that is not base64 is not a file we can judge: skipped, not an error.
+        // Only configuration files are decoded; a value that is not base64 is not a file we can
+        // judge: skipped, not an error.
         let decoded: Vec<(String, Vec<u8>)> = (w.data.unwrap_or_default().into_iter())
+            .filter(|(k, _)| crate::config_file::is_config_file(k))
             .filter_map(|(k, v)| base64::engine::general_purpose::STANDARD.decode(v).ok().map(|b| (k, b)))
             .collect();
         let strings = w.string_data.unwrap_or_default();

@@ -54,12 +54,7 @@ fn setup(approval_timeout: Duration) -> T {
 
 impl T {
     async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let resp = self.server.router().oneshot(req).await.expect("router");
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        let v =
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, v)
+        common::send(&self.server, req).await
     }
 
     async fn call(&self, method: &str, uri: &str, body: Value, auth: bool) -> (StatusCode, Value) {

@@ -13,16 +13,10 @@ use aiops_server::{Server, ServerConfig};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::*;
-use http_body_util::BodyExt;
 use serde_json::Value;
-use tower::ServiceExt;
 
 async fn get(server: &Server, uri: &str) -> (StatusCode, Value) {
-    let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
-    let resp = server.router().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap())
+    common::send(server, Request::builder().uri(uri).body(Body::empty()).unwrap()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

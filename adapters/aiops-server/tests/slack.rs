@@ -24,9 +24,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Request, StatusCode};
 use common::{CountingExecutor, TestClock, firing, ingest, trail, wait_for};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const TOKEN: &str = "api-secret";
@@ -145,10 +143,7 @@ fn setup(api: &str, approval_timeout: Duration) -> T {
 
 impl T {
     async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let resp = self.server.router().oneshot(req).await.expect("router");
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        common::send(&self.server, req).await
     }
 
     async fn approve_via_api(&self, id: &str, actor: &str) -> (StatusCode, Value) {

@@ -69,12 +69,13 @@ impl Worker {
             .env_remove("AIOPS_JIRA_URL")
             .env_remove("AIOPS_STORE")
             .env_remove("AIOPS_ENVIRONMENT")
-            .env_remove("AIOPS_VERIFY_WAIT_MS");
+            // Dispatched workflows verify after the same short wait as the tests' own.
+            .env("AIOPS_VERIFY_WAIT_MS", "500");
         if let Some(s) = &t.store {
             cmd.env("AIOPS_STORE", s);
         }
         if let Some(e) = &t.environment {
-            cmd.env("AIOPS_ENVIRONMENT", e).env("AIOPS_VERIFY_WAIT_MS", "500");
+            cmd.env("AIOPS_ENVIRONMENT", e);
         }
         if let Some(k) = &t.kube {
             cmd.env("AIOPS_KUBE_URL", k);

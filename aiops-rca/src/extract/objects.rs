@@ -86,15 +86,18 @@ fn config_files(ctx: &Ctx<'_>, out: &mut Signals) {
     use aiops_core::config_file::{InvalidConfigFile, invalid_files};
     let inv = ctx.a.inventory;
     let mounted = mounted_configs(ctx);
-    let maps = inv.config_maps.iter().map(|cm| {
+    let is_mounted =
+        |kind: &str, m: &ObjectMeta| mounted.contains(&(kind, ns(m), m.name.as_deref().unwrap_or_default()));
+    // Only mounted ConfigMaps are parsed.
+    let maps = inv.config_maps.iter().filter(|cm| is_mounted("ConfigMap", &cm.metadata)).map(|cm| {
         let text = cm.data.iter().flatten().map(|(k, v)| (k.as_str(), v.as_bytes()));
         let binary = cm.binary_data.iter().flatten().map(|(k, v)| (k.as_str(), v.0.as_slice()));
         ("ConfigMap", &cm.metadata, invalid_files(text.chain(binary)))
     });
-    let secrets = inv.secrets.iter().map(|s| ("Secret", &s.metadata, s.invalid_config_files.clone()));
+    let secrets = inv.secrets.iter().filter(|s| is_mounted("Secret", &s.metadata));
+    let secrets = secrets.map(|s| ("Secret", &s.metadata, s.invalid_config_files.clone()));
     for (kind, m, bad) in maps.chain(secrets) {
-        let name = m.name.as_deref().unwrap_or_default();
-        if bad.is_empty() || !mounted.contains(&(kind, ns(m), name)) {
+        if bad.is_empty() {
             continue;
         }
         let r = meta_ref(kind, m);

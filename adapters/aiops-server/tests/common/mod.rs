@@ -322,3 +322,19 @@ pub async fn two_runners_share_work(open: impl Opener, n: usize) -> Vec<String> 
     }
     ids
 }
+
+/// Sends `req` through the server's router in process; the status and the body as JSON (a
+/// body that is not JSON comes back as a JSON string).
+pub async fn send(
+    server: &aiops_server::Server,
+    req: axum::http::Request<axum::body::Body>,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let resp = server.router().oneshot(req).await.expect("router");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, v)
+}
