@@ -7,8 +7,9 @@
 //!
 //! `cargo bench --bench serve`. Stores: `AIOPS_BENCH_STORES` (comma-separated `--store` specs,
 //! default `memory,sqlite`; a store this binary cannot open is reported and skipped); add a
-//! PostgreSQL URL to measure it. Ports 18330-18331. Every alert is new (a new incident or
-//! attached to its request's group), the costliest path.
+//! PostgreSQL URL to measure it. Ports 18330-18331. Loads (`AIOPS_BENCH_LOADS`, default
+//! `new,repeat`): `new`, every alert new (a new incident, or attached to its request's group),
+//! the costliest path; `repeat`, Alertmanager re-sending groups it already sent, deduplicated.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -74,10 +75,36 @@ struct Measure {
     errors: u64,
 }
 
+/// What the alerts of a case are.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// Every alert new (a new incident, or attached to its request's group): the costliest path.
+    New,
+    /// Alertmanager re-sending groups it already sent (`group_interval` / `repeat_interval`):
+    /// `REPEAT_BODIES` distinct bodies, sent once before the clock starts, then again and again.
+    Repeat,
+}
+
+/// Distinct bodies a repeat case cycles through.
+const REPEAT_BODIES: u64 = 2_000;
+
+/// Sends every repeat body once (not timed), so the measured requests are all repeats.
+async fn prime(url: &str, wire: Wire, batch: usize, base: u64) {
+    let client = reqwest::Client::new();
+    for k in 0..REPEAT_BODIES {
+        let _ =
+            client.post(url).header("content-type", "application/json").body(body(wire, base + k, batch)).send().await;
+    }
+}
+
 /// Runs the load against `url` for `secs` seconds.
-async fn load(url: &str, wire: Wire, batch: usize, concurrency: usize, secs: u64) -> Measure {
+async fn load(url: &str, wire: Wire, kind: Kind, batch: usize, concurrency: usize, secs: u64) -> Measure {
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().expect("client");
-    let seq = Arc::new(AtomicU64::new(rand_base()));
+    let base = rand_base();
+    if kind == Kind::Repeat {
+        prime(url, wire, batch, base).await;
+    }
+    let seq = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let until = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
@@ -87,7 +114,8 @@ async fn load(url: &str, wire: Wire, batch: usize, concurrency: usize, secs: u64
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while Instant::now() < until {
-                let b = body(wire, seq.fetch_add(1, Ordering::Relaxed), batch);
+                let n = seq.fetch_add(1, Ordering::Relaxed);
+                let b = body(wire, base + if kind == Kind::Repeat { n % REPEAT_BODIES } else { n }, batch);
                 let t = Instant::now();
                 match client.post(&url).header("content-type", "application/json").body(b).send().await {
                     Ok(r) if r.status().is_success() => {
@@ -173,37 +201,53 @@ fn start_alertmanager(dir: &std::path::Path) -> Option<Proc> {
     Some(Proc(child))
 }
 
-fn row(target: &str, wire: &str, batch: usize, m: &Measure) {
+fn row(target: &str, wire: &str, kind: Kind, batch: usize, m: &Measure) {
+    let kind = if kind == Kind::New { "new" } else { "repeat" };
     println!(
-        "| {target} | {wire} | {batch} | {:.0} | {:.2} | {:.2} | {} |",
+        "| {target} | {wire} | {kind} | {batch} | {:.0} | {:.2} | {:.2} | {} |",
         m.alerts_per_s, m.p50_ms, m.p99_ms, m.errors
     );
+}
+
+/// The loads of `AIOPS_BENCH_LOADS` (`new,repeat` by default).
+fn kinds() -> Vec<Kind> {
+    let v = std::env::var("AIOPS_BENCH_LOADS").unwrap_or_else(|_| "new,repeat".into());
+    v.split(',')
+        .filter_map(|k| match k.trim() {
+            "new" => Some(Kind::New),
+            "repeat" => Some(Kind::Repeat),
+            _ => None,
+        })
+        .collect()
 }
 
 async fn bench_store(store: &str, dir: &std::path::Path, secs: u64, conc: usize) {
     let spec = if store == "sqlite" { format!("sqlite:{}", dir.join("bench.db").display()) } else { store.into() };
     let label = aiops_server::config::redact_url(&spec);
     let Some(p) = start_aiops(&spec, dir) else {
-        println!("| aiops ({label}) | cannot start | | | | | |");
+        println!("| aiops ({label}) | cannot start | | | | | | |");
         return;
     };
     let base = format!("http://127.0.0.1:{AIOPS_PORT}");
     if !wait_ready(&format!("{base}/health/ready")).await {
         let why = std::fs::read_to_string(dir.join("aiops.log")).unwrap_or_default();
-        println!("| aiops ({label}) | not available: {} | | | | | |", why.trim().replace('\n', " "));
+        println!("| aiops ({label}) | not available: {} | | | | | | |", why.trim().replace('\n', " "));
         return;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = rss_kib(p.0.id());
     let hook = format!("{base}/api/v1/webhooks/alertmanager");
-    for batch in [1, 10, 100] {
-        row(&format!("aiops ({label})"), "webhook", batch, &load(&hook, Wire::Webhook, batch, conc, secs).await);
-    }
     let v2 = format!("{base}/api/v2/alerts");
-    row(&format!("aiops ({label})"), "/api/v2/alerts", 10, &load(&v2, Wire::V2, 10, conc, secs).await);
+    let target = format!("aiops ({label})");
+    for kind in kinds() {
+        for batch in [1, 10, 100] {
+            row(&target, "webhook", kind, batch, &load(&hook, Wire::Webhook, kind, batch, conc, secs).await);
+        }
+        row(&target, "/api/v2/alerts", kind, 10, &load(&v2, Wire::V2, kind, 10, conc, secs).await);
+    }
     let after = rss_kib(p.0.id());
     println!(
-        "|   RSS of aiops serve ({label}) | idle after start {:.1} MiB | after the load {:.1} MiB | | | | |",
+        "|   RSS of aiops serve ({label}) | idle after start {:.1} MiB | after the load {:.1} MiB | | | | | |",
         idle.unwrap_or(0) as f64 / 1024.0,
         after.unwrap_or(0) as f64 / 1024.0
     );
@@ -220,8 +264,8 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async {
         println!("{secs} s per case, {conc} connections, load generator in the same 2-core machine");
-        println!("| target | endpoint | alerts/request | alerts/s | p50 ms | p99 ms | errors |");
-        println!("|---|---|---|---|---|---|---|");
+        println!("| target | endpoint | load | alerts/request | alerts/s | p50 ms | p99 ms | errors |");
+        println!("|---|---|---|---|---|---|---|---|");
         for store in stores.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             bench_store(store, &dir, secs, conc).await;
         }
@@ -231,21 +275,19 @@ fn main() {
                 if wait_ready(&format!("{base}/-/ready")).await {
                     let idle = rss_kib(am.0.id());
                     let url = format!("{base}/api/v2/alerts");
-                    for batch in [1, 10, 100] {
-                        row(
-                            "Alertmanager 0.25",
-                            "/api/v2/alerts",
-                            batch,
-                            &load(&url, Wire::V2, batch, conc, secs).await,
-                        );
+                    for kind in kinds() {
+                        for batch in [1, 10, 100] {
+                            let m = load(&url, Wire::V2, kind, batch, conc, secs).await;
+                            row("Alertmanager 0.25", "/api/v2/alerts", kind, batch, &m);
+                        }
                     }
                     println!(
-                        "|   RSS of Alertmanager | idle after start {:.1} MiB | | | | | |",
+                        "|   RSS of Alertmanager | idle after start {:.1} MiB | | | | | | |",
                         idle.unwrap_or(0) as f64 / 1024.0
                     );
                 }
             }
-            None => println!("| Alertmanager | not installed (apt-get install prometheus-alertmanager) | | | | | |"),
+            None => println!("| Alertmanager | not installed (apt-get install prometheus-alertmanager) | | | | | | |"),
         }
     });
     let _ = std::fs::remove_dir_all(&dir);
