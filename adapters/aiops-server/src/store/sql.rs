@@ -676,6 +676,9 @@ impl SqlStore {
     /// Reads what `batch` needs: the incidents with open rows of its fingerprints, the open
     /// incidents of its group keys, their rows of those fingerprints and firing counts, and
     /// which of the new incidents' candidate ids exist.
+    /// Reads what the batch touches in two round trips: the open incidents of its fingerprints
+    /// and group keys with the candidate ids already taken, then the alert rows and firing
+    /// counts of those incidents (each a `UNION ALL` of tagged rows).
     async fn plan_load(&self, c: &mut AnyConnection, batch: &[Incoming]) -> StoreResult<BatchPlan> {
         let mut p = BatchPlan::default();
         let mut fps: Vec<&str> = batch.iter().map(|a| a.incident.fingerprint.as_str()).collect();
@@ -688,88 +691,84 @@ impl SqlStore {
             .collect();
         gks.sort_unstable();
         gks.dedup();
-        let fps_json = str_list(fps.iter().copied())?;
-        if !fps.is_empty() {
-            let sql = format!(
-                "SELECT i.id, i.last_seen_at, i.status FROM incidents i WHERE i.id IN (SELECT a.incident_id \
-                 FROM incident_alerts a WHERE a.open = 1 AND a.fingerprint IN {})",
-                self.strs(1)
-            );
-            for r in sqlx::query(&sql).bind(&fps_json).fetch_all(&mut *c).await.map_err(db)? {
-                let id: String = r.try_get(0).map_err(db)?;
-                p.load(&id, r.try_get(1).map_err(db)?, &r.try_get::<String, _>(2).map_err(db)?);
-            }
-        }
-        if !gks.is_empty() {
-            let sql = format!(
-                "SELECT id, last_seen_at, status, group_key FROM incidents WHERE group_key IN {} \
-                 AND status NOT IN ('resolved', 'closed')",
-                self.strs(1)
-            );
-            for r in sqlx::query(&sql).bind(str_list(gks)?).fetch_all(&mut *c).await.map_err(db)? {
-                let id: String = r.try_get(0).map_err(db)?;
-                p.load(&id, r.try_get(1).map_err(db)?, &r.try_get::<String, _>(2).map_err(db)?);
-                let gk: String = r.try_get(3).map_err(db)?;
-                p.by_group.entry(gk).or_default().push(id);
-            }
-        }
-        if !p.incs.is_empty() {
-            let ids_json = str_list(p.incs.keys().map(String::as_str))?;
-            // Driven by the fingerprints (SQLite, without statistics, would otherwise probe the
-            // primary key with every id x fingerprint pair: a million probes for 1,000 repeats).
-            let sql = format!(
-                "SELECT incident_id, fingerprint, firing, open FROM incident_alerts WHERE fingerprint IN {} \
-                 AND {} IN {}",
-                self.strs(2),
-                self.unindexed("incident_id"),
-                self.strs(1)
-            );
-            let rows = sqlx::query(&sql).bind(&ids_json).bind(&fps_json).fetch_all(&mut *c).await.map_err(db)?;
-            for r in rows {
-                let id: String = r.try_get(0).map_err(db)?;
-                let fp: String = r.try_get(1).map_err(db)?;
-                let firing = r.try_get::<i64, _>(2).map_err(db)? != 0;
-                let open = r.try_get::<i64, _>(3).map_err(db)? != 0;
-                if let Some(t) = p.incs.get_mut(&id) {
-                    if open {
-                        p.by_fp.entry(fp.clone()).or_default().push(id.clone());
-                    }
-                    t.alerts.insert(fp, AlertRow { firing, open, dirty: false });
-                }
-            }
-            let sql = format!(
-                "SELECT incident_id, COUNT(*) FROM incident_alerts WHERE firing = 1 AND incident_id IN {} \
-                 GROUP BY incident_id",
-                self.strs(1)
-            );
-            for r in sqlx::query(&sql).bind(&ids_json).fetch_all(&mut *c).await.map_err(db)? {
-                let id: String = r.try_get(0).map_err(db)?;
-                if let Some(t) = p.incs.get_mut(&id) {
-                    t.firing = r.try_get(1).map_err(db)?;
-                }
-            }
-        }
         let candidates: Vec<String> = batch
             .iter()
             .filter(|a| a.state == AlertState::Firing)
             .flat_map(|a| [super::candidate_id(a, 0), super::candidate_id(a, 1)])
             .collect();
-        if !candidates.is_empty() {
-            let sql = format!("SELECT id FROM incidents WHERE id IN {}", self.strs(1));
-            let rows = sqlx::query(&sql)
-                .bind(str_list(candidates.iter().map(String::as_str))?)
-                .fetch_all(&mut *c)
-                .await
-                .map_err(db)?;
-            for r in rows {
-                p.taken.insert(r.try_get(0).map_err(db)?);
+        let fps_json = str_list(fps.iter().copied())?;
+        let sql = format!(
+            "SELECT 'f', i.id, i.last_seen_at, i.status, NULL FROM incidents i WHERE i.id IN (SELECT a.incident_id \
+             FROM incident_alerts a WHERE a.open = 1 AND a.fingerprint IN {fps}) \
+             UNION ALL SELECT 'g', id, last_seen_at, status, group_key FROM incidents WHERE group_key IN {gks} \
+             AND status NOT IN ('resolved', 'closed') \
+             UNION ALL SELECT 't', id, NULL, NULL, NULL FROM incidents WHERE id IN {taken}",
+            fps = self.strs(1),
+            gks = self.strs(2),
+            taken = self.strs(3)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&fps_json)
+            .bind(str_list(gks)?)
+            .bind(str_list(candidates.iter().map(String::as_str))?)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db)?;
+        for r in rows {
+            let tag: String = r.try_get(0).map_err(db)?;
+            let id: String = r.try_get(1).map_err(db)?;
+            if tag == "t" {
+                p.taken.insert(id);
+                continue;
             }
+            let seen: Option<i64> = r.try_get(2).map_err(db)?;
+            let status: Option<String> = r.try_get(3).map_err(db)?;
+            p.load(&id, seen.unwrap_or_default(), status.as_deref().unwrap_or_default());
+            if let Some(gk) = r.try_get::<Option<String>, _>(4).map_err(db)? {
+                p.by_group.entry(gk).or_default().push(id);
+            }
+        }
+        if !p.incs.is_empty() {
+            self.load_alert_rows(c, &mut p, &fps_json).await?;
         }
         Ok(p)
     }
 
-    /// The id of a new incident for `a`: the first candidate neither in the database nor
-    /// created by this batch (candidates past the first two, rare, are looked up one by one).
+    /// The alert rows of the batch's fingerprints in the loaded incidents, and each incident's
+    /// count of firing rows. The rows are found by fingerprint (SQLite, without statistics,
+    /// would otherwise probe the primary key with every id x fingerprint pair: a million probes
+    /// for 1,000 repeats).
+    async fn load_alert_rows(&self, c: &mut AnyConnection, p: &mut BatchPlan, fps_json: &str) -> StoreResult<()> {
+        let ids_json = str_list(p.incs.keys().map(String::as_str))?;
+        let sql = format!(
+            "SELECT 'a', incident_id, fingerprint, firing, open FROM incident_alerts WHERE fingerprint IN {fps} \
+             AND {id} IN {ids} \
+             UNION ALL SELECT 'c', incident_id, NULL, COUNT(*), NULL FROM incident_alerts WHERE firing = 1 \
+             AND incident_id IN {ids} GROUP BY incident_id",
+            fps = self.strs(2),
+            id = self.unindexed("incident_id"),
+            ids = self.strs(1)
+        );
+        let rows = sqlx::query(&sql).bind(&ids_json).bind(fps_json).fetch_all(&mut *c).await.map_err(db)?;
+        for r in rows {
+            let tag: String = r.try_get(0).map_err(db)?;
+            let id: String = r.try_get(1).map_err(db)?;
+            let firing: i64 = r.try_get(3).map_err(db)?;
+            let Some(t) = p.incs.get_mut(&id) else { continue };
+            if tag == "c" {
+                t.firing = firing;
+                continue;
+            }
+            let fp: String = r.try_get(2).map_err(db)?;
+            let open = r.try_get::<i64, _>(4).map_err(db)? != 0;
+            if open {
+                p.by_fp.entry(fp.clone()).or_default().push(id.clone());
+            }
+            t.alerts.insert(fp, AlertRow { firing: firing != 0, open, dirty: false });
+        }
+        Ok(())
+    }
+
     async fn plan_fresh_id(&self, c: &mut AnyConnection, p: &BatchPlan, a: &Incoming) -> StoreResult<String> {
         let mut n = 0_u32;
         loop {
