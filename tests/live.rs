@@ -165,3 +165,66 @@ fn assert_no_secret_data(sim: &aiops_sim::SimHandle, what: &std::path::Path) -> 
     }
     reads
 }
+
+/// The resources (plurals) LISTed so far, in request order: GETs of a collection, not watches.
+fn listed(sim: &aiops_sim::SimHandle) -> Vec<String> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| {
+            let collection = matches!(
+                aiops_sim::k8s::path::parse(&r.path),
+                Some(aiops_sim::k8s::path::ApiPath::Object(o)) if o.name.is_none()
+            );
+            r.method == "GET" && collection && !r.query.contains("watch=")
+        })
+        .filter_map(|r| r.path.rsplit('/').next().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn an_analysis_lists_a_dependent_kind_only_when_something_needs_it_and_a_capture_lists_every_kind() {
+    use aiops::collectors::kubernetes::{ClusterSource, DEPENDENT_KINDS, KINDS, KubernetesCollector};
+    use aiops::core::traits::CollectRequest;
+    let rt = runtime();
+    let plural = |kind: &str| KINDS.iter().find(|k| k.kind == kind).map(|k| k.plural).expect("a kind of KINDS");
+    let dependent: Vec<&str> = DEPENDENT_KINDS.iter().map(|d| plural(d.kind)).collect();
+    let always: Vec<&str> = KINDS.iter().map(|k| k.plural).filter(|p| !dependent.contains(p)).collect();
+    // (bundle, dependent kinds listed; every other dependent kind is not)
+    let cases: [(&str, &[&str]); 4] = [
+        // Services with their Endpoints; no Ingress, claim, StatefulSet, DaemonSet or FailedCreate.
+        ("examples/bundles/crashloop-bad-deploy.json", &["endpoints"]),
+        // An Ingress (and a Service with Endpoints and EndpointSlices).
+        ("tests/scenarios/k8sgpt/ingress-class-missing.json", &["endpoints", "ingressclasses"]),
+        // A StatefulSet with a claim, and no Service: no endpoints at all.
+        ("tests/scenarios/own/volume_failure-pvc-provisioning-failed.json", &["storageclasses", "controllerrevisions"]),
+        // A FailedCreate event.
+        (
+            "tests/scenarios/own/quota_exceeded-cpu.json",
+            &["endpoints", "resourcequotas", "limitranges", "serviceaccounts"],
+        ),
+    ];
+    for (file, wanted) in cases {
+        let bundle = aiops::collectors::BundleCollector::read(&common::root().join(file)).expect("parse");
+        let sim = rt.block_on(Simulator::from_bundle(&bundle).spawn()).expect("sim");
+        let collector = rt.block_on(KubernetesCollector::connect(ClusterSource::Url(sim.url()))).expect("client");
+        let inv = rt.block_on(collector.inventory(&CollectRequest::default())).expect("inventory");
+        assert_eq!(inv.pods.len(), bundle.inventory.pods.len(), "{file}");
+        let lists = listed(&sim);
+        for p in &always {
+            assert_eq!(lists.iter().filter(|l| l == p).count(), 1, "{file}: {p} is always listed, once: {lists:?}");
+        }
+        for p in &dependent {
+            let n = lists.iter().filter(|l| l == p).count();
+            assert_eq!(n, usize::from(wanted.contains(p)), "{file}: {p} listed {n} times: {lists:?}");
+        }
+        assert_eq!(lists.len(), always.len() + wanted.len(), "{file}: {lists:?}");
+
+        // `aiops capture` records every kind, needed or not.
+        sim.reset_stats();
+        rt.block_on(collector.objects(&CollectRequest::default())).expect("objects");
+        let lists = listed(&sim);
+        for k in KINDS {
+            assert_eq!(lists.iter().filter(|l| *l == k.plural).count(), 1, "{file}: capture lists {}", k.plural);
+        }
+    }
+}

@@ -23,7 +23,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde::Serialize;
 
 use crate::CollectorError;
-use crate::kubernetes::{DEFAULT_PAGE_SIZE, KubernetesCollector, Target};
+use crate::kubernetes::{DEFAULT_PAGE_SIZE, KubernetesCollector, Target, page_size};
 
 /// The default staleness bound.
 pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(30);
@@ -127,10 +127,10 @@ impl ClusterCache {
     /// `sync_timeout` for every one to finish its initial LIST.
     pub async fn start(client: kube::Client, sync_timeout: Duration) -> Result<Arc<Self>, CollectorError> {
         let targets = KubernetesCollector::new(client.clone()).all_targets(&CollectRequest::default()).await?;
-        let config = watcher::Config::default().page_size(DEFAULT_PAGE_SIZE);
         let mut cache = ClusterCache { kinds: Vec::new(), max_staleness: DEFAULT_MAX_STALENESS, tasks: Vec::new() };
         for target in targets {
             let ar = api_resource(&target);
+            let config = watcher::Config::default().page_size(page_size(&target, DEFAULT_PAGE_SIZE));
             let health = Arc::new(Mutex::new(Health::default()));
             let (reader, task) = if target.metadata_only {
                 let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client.clone(), &ar);

@@ -22,6 +22,11 @@ use crate::cache::ClusterCache;
 
 /// Objects asked for per LIST page.
 pub const DEFAULT_PAGE_SIZE: u32 = 10_000;
+/// How many times [`KubernetesCollector::page_size`] objects a LIST page of Events asks for:
+/// an Event is a fraction of a Pod's size (about 1 KiB against 5 to 20 KiB with its spec,
+/// status and managed fields), so a page of 50,000 Events weighs about what a page of 10,000
+/// Pods does, and the memory a page holds stays bounded the same way.
+pub const EVENT_PAGE_FACTOR: u32 = 5;
 /// Lines read per container log.
 pub const DEFAULT_LOG_LINES: i64 = 500;
 /// Bytes read per container log.
@@ -92,6 +97,113 @@ pub const KINDS: &[KindSpec] = &[
     k("v1", "Secret", "secrets", true, false),
     k("v1", "Event", "events", true, false),
 ];
+
+/// A kind of [`KINDS`] that an analysis lists only when the kinds listed before it hold
+/// something that needs it: no rule reads it on its own, only through the objects the
+/// condition looks for, so skipping it when they are absent loses no evidence.
+#[derive(Debug, Clone, Copy)]
+pub struct DependentKind {
+    /// `group/version` (`v1` for the core group).
+    pub api_version: &'static str,
+    /// Kind.
+    pub kind: &'static str,
+    /// The round it is listed in (2 or 3): after every kind of the rounds before it, whose
+    /// objects the condition reads. Round 1 is every kind not in [`DEPENDENT_KINDS`].
+    pub round: u8,
+    /// Whether the inventory of the earlier rounds needs the kind.
+    pub needed: fn(&Inventory) -> bool,
+    /// What reads the kind, and so when it is needed.
+    pub why: &'static str,
+}
+
+const fn dep(
+    api_version: &'static str,
+    kind: &'static str,
+    round: u8,
+    needed: fn(&Inventory) -> bool,
+    why: &'static str,
+) -> DependentKind {
+    DependentKind { api_version, kind, round, needed, why }
+}
+
+/// The kinds an analysis ([`KubernetesCollector::inventory`]) lists only when needed; every
+/// other kind (a kind that carries symptoms of its own: a Failed PersistentVolume, a Pending
+/// claim, a PodDisruptionBudget that selects nothing, a changed ConfigMap, Secret or
+/// NetworkPolicy, a webhook whose Service is gone) is always listed. `aiops capture` and the
+/// watch cache still read every kind; an analysis through the cache applies the same table to
+/// what the cache holds, so both give the same inventory.
+pub const DEPENDENT_KINDS: &[DependentKind] = &[
+    dep("v1", "Endpoints", 2, has_selector_service, "the endpoints of a Service with a selector"),
+    dep(
+        "discovery.k8s.io/v1",
+        "EndpointSlice",
+        3,
+        has_service_without_endpoints,
+        "the endpoints of a Service with a selector that has no Endpoints object",
+    ),
+    dep(
+        "storage.k8s.io/v1",
+        "StorageClass",
+        2,
+        has_claims,
+        "the class of a PersistentVolumeClaim or of a StatefulSet's volumeClaimTemplate",
+    ),
+    dep("networking.k8s.io/v1", "IngressClass", 2, has_ingresses, "the class of an Ingress"),
+    dep("apps/v1", "ControllerRevision", 2, has_revisioned_sets, "the rollout history of a StatefulSet or DaemonSet"),
+    dep("v1", "ResourceQuota", 2, creation_blocked, "what forbids a controller to create pods (FailedCreate)"),
+    dep("v1", "LimitRange", 2, creation_blocked, "what forbids a controller to create pods (FailedCreate)"),
+    dep("v1", "ServiceAccount", 2, creation_blocked, "what forbids a controller to create pods (FailedCreate)"),
+];
+
+/// The [`DEPENDENT_KINDS`] entry of a target, if it has one.
+fn dependent(target: &Target) -> Option<&'static DependentKind> {
+    DEPENDENT_KINDS.iter().find(|d| d.kind == target.kind && d.api_version == target.api_version)
+}
+
+/// The Services whose endpoints an analysis reads: a selector, and not `ExternalName`.
+fn selector_services(inv: &Inventory) -> impl Iterator<Item = &k8s_openapi::api::core::v1::Service> {
+    inv.services.iter().filter(|s| {
+        s.spec.as_ref().is_some_and(|sp| {
+            sp.selector.as_ref().is_some_and(|sel| !sel.is_empty()) && sp.type_.as_deref() != Some("ExternalName")
+        })
+    })
+}
+
+fn has_selector_service(inv: &Inventory) -> bool {
+    selector_services(inv).next().is_some()
+}
+
+/// A Service whose endpoints are read from EndpointSlices: one without an Endpoints object.
+fn has_service_without_endpoints(inv: &Inventory) -> bool {
+    let key =
+        |m: &kube::core::ObjectMeta| (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default());
+    let endpoints: std::collections::HashSet<_> = inv.endpoints.iter().map(|e| key(&e.metadata)).collect();
+    selector_services(inv).any(|s| !endpoints.contains(&key(&s.metadata)))
+}
+
+fn has_claims(inv: &Inventory) -> bool {
+    !inv.pvcs.is_empty()
+        || inv.stateful_sets.iter().any(|s| s.spec.volume_claim_templates.iter().flatten().next().is_some())
+}
+
+fn has_ingresses(inv: &Inventory) -> bool {
+    !inv.ingresses.is_empty()
+}
+
+fn has_revisioned_sets(inv: &Inventory) -> bool {
+    !inv.stateful_sets.is_empty() || !inv.daemon_sets.is_empty()
+}
+
+/// A controller fails to create pods: a `FailedCreate` event, or a `ReplicaFailure` condition
+/// on a ReplicaSet or Deployment (the symptoms of the quota and failed-create rules).
+fn creation_blocked(inv: &Inventory) -> bool {
+    let failure = |ty: Option<&str>, status: Option<&str>| ty == Some("ReplicaFailure") && status == Some("True");
+    let mut rs = inv.replica_sets.iter().flat_map(|r| r.status.iter().flat_map(|s| s.conditions.iter().flatten()));
+    let mut deploy = inv.deployments.iter().flat_map(|d| d.status.iter().flat_map(|s| s.conditions.iter().flatten()));
+    inv.events.iter().any(|e| e.reason.as_deref() == Some("FailedCreate"))
+        || rs.any(|c| failure(c.type_.as_deref(), c.status.as_deref()))
+        || deploy.any(|c| failure(c.type_.as_deref(), c.status.as_deref()))
+}
 
 /// API groups whose kinds are all in [`KINDS`] (others are discovered and listed whole).
 const BUILTIN_GROUPS: &[&str] = &[
@@ -276,9 +388,32 @@ impl KubernetesCollector {
         self
     }
 
-    /// Reads every object in scope into an [`Inventory`] (no logs).
+    /// Reads the objects in scope an analysis needs into an [`Inventory`] (no logs): every
+    /// kind not in [`DEPENDENT_KINDS`] first, then, round by round, each dependent kind whose
+    /// condition the objects read so far meet.
     pub async fn inventory(&self, request: &CollectRequest) -> Result<Inventory, CollectorError> {
-        to_inventory(self.lists(request).await?)
+        let targets = self.targets(request).await?;
+        let mut inv = Inventory::default();
+        let rounds = DEPENDENT_KINDS.iter().map(|d| d.round).max().unwrap_or(1);
+        for round in 1..=rounds {
+            let wanted: Vec<Target> = targets
+                .iter()
+                .filter(|t| match dependent(t) {
+                    None => round == 1,
+                    Some(d) if d.round != round => false,
+                    Some(d) => {
+                        let needed = (d.needed)(&inv);
+                        if !needed {
+                            tracing::debug!(kind = d.kind, needed_for = d.why, "not listed: nothing needs it");
+                        }
+                        needed
+                    }
+                })
+                .cloned()
+                .collect();
+            push_lists(&mut inv, self.list_targets(&wanted).await?)?;
+        }
+        Ok(inv)
     }
 
     /// Every object in scope as the API served it (with `apiVersion` and `kind` set; Secrets
@@ -289,11 +424,16 @@ impl KubernetesCollector {
 
     /// One paginated LIST per target: `(path, items)`.
     async fn lists(&self, request: &CollectRequest) -> Result<Vec<(String, Vec<String>)>, CollectorError> {
-        let targets = match &self.cache {
-            Some(cache) => cache.targets(request),
-            None => self.all_targets(request).await?,
-        };
+        let targets = self.targets(request).await?;
         self.list_targets(&targets).await
+    }
+
+    /// Every target of `request`: the cache's, else the built-in and discovered kinds.
+    async fn targets(&self, request: &CollectRequest) -> Result<Vec<Target>, CollectorError> {
+        match &self.cache {
+            Some(cache) => Ok(cache.targets(request)),
+            None => self.all_targets(request).await,
+        }
     }
 
     /// Every LIST target of `request`: the built-in kinds and the discovered ones.
@@ -339,7 +479,7 @@ impl KubernetesCollector {
         let mut out = Vec::new();
         let mut continue_token: Option<String> = None;
         loop {
-            let mut lp = ListParams::default().limit(self.page_size);
+            let mut lp = ListParams::default().limit(page_size(target, self.page_size));
             if let Some(sel) = &target.selector {
                 lp = lp.labels(sel);
             }
@@ -428,7 +568,8 @@ impl KubernetesCollector {
         Ok(date.and_then(|d| jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(d).ok()))
     }
 
-    /// Current and previous logs of the failing containers, bounded.
+    /// The logs of the failing containers ([`log_reads`]: current, previous, or the one that
+    /// holds the last crash), bounded.
     pub async fn failing_logs(&self, pods: &[Pod]) -> Vec<LogRecord> {
         self.failing_logs_scoped(pods, false).await
     }
@@ -441,21 +582,16 @@ impl KubernetesCollector {
         let mut owners_seen = std::collections::HashSet::new();
         let wanted: Vec<(String, String, String, bool)> = pods
             .iter()
-            .map(|p| (p, failing_containers(p)))
-            .filter(|(p, failing)| {
-                if !one_per_owner || failing.is_empty() {
+            .map(|p| (p, log_reads(p)))
+            .filter(|(p, reads)| {
+                if !one_per_owner || reads.is_empty() {
                     return true;
                 }
                 let owner = p.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true));
                 let key = owner.map_or_else(|| format!("pod/{:?}", p.metadata.name), |o| o.uid.clone());
                 owners_seen.len() < DEFAULT_SCAN_LOG_OWNERS && owners_seen.insert(key)
             })
-            .flat_map(|(_, failing)| failing)
-            .flat_map(|(ns, pod, c, restarted)| {
-                let current = (ns.clone(), pod.clone(), c.clone(), false);
-                let previous = restarted.then_some((ns, pod, c, true));
-                std::iter::once(current).chain(previous)
-            })
+            .flat_map(|(_, reads)| reads)
             .take(self.max_log_containers * 2)
             .collect();
         let reads = wanted.into_iter().map(|(ns, pod, container, previous)| async move {
@@ -532,12 +668,23 @@ fn scoped(
 /// Parses listed items (`(path, items)`) into an [`Inventory`].
 fn to_inventory(lists: Vec<(String, Vec<String>)>) -> Result<Inventory, CollectorError> {
     let mut inv = Inventory::default();
+    push_lists(&mut inv, lists)?;
+    Ok(inv)
+}
+
+/// Parses listed items (`(path, items)`) into `inv`.
+fn push_lists(inv: &mut Inventory, lists: Vec<(String, Vec<String>)>) -> Result<(), CollectorError> {
     for (path, items) in lists {
         for (i, json) in items.iter().enumerate() {
             inv.push_json(json, &format!("{path}[{i}]")).map_err(CollectorError::Invalid)?;
         }
     }
-    Ok(inv)
+    Ok(())
+}
+
+/// The LIST page size (`limit`) of `target` for a collector whose page size is `base`.
+pub(crate) fn page_size(target: &Target, base: u32) -> u32 {
+    if target.kind == "Event" { base.saturating_mul(EVENT_PAGE_FACTOR) } else { base }
 }
 
 fn builtin_targets(request: &CollectRequest, kinds: &[KindSpec]) -> Vec<Target> {
@@ -553,22 +700,58 @@ fn builtin_targets(request: &CollectRequest, kinds: &[KindSpec]) -> Vec<Target> 
 pub fn failing_containers(pod: &Pod) -> Vec<(String, String, String, bool)> {
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
-    let Some(status) = &pod.status else { return Vec::new() };
-    let statuses = status.init_container_statuses.iter().flatten().chain(status.container_statuses.iter().flatten());
-    statuses
-        .filter_map(|cs| {
-            let state = cs.state.as_ref();
-            let waiting = state.and_then(|s| s.waiting.as_ref()).is_some_and(|w| {
-                w.reason.as_deref().is_some_and(|r| r != "ContainerCreating" && r != "PodInitializing")
-            });
-            let terminated_bad = state.and_then(|s| s.terminated.as_ref()).is_some_and(|t| t.exit_code != 0);
-            let restarted =
-                cs.restart_count > 0 || cs.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_some();
-            let running_unready = state.and_then(|s| s.running.as_ref()).is_some() && !cs.ready;
-            (waiting || terminated_bad || restarted || running_unready)
-                .then(|| (ns.clone(), name.clone(), cs.name.clone(), restarted))
-        })
-        .collect()
+    failing_statuses(pod).map(|cs| (ns.clone(), name.clone(), cs.name.clone(), restarted(cs))).collect()
+}
+
+/// `(namespace, pod, container, previous)` for every log read that the failing containers of
+/// `pod` need, as the kubelet serves them: a running or terminated container has its own log
+/// (`previous=false`) and, once restarted, the log of the instance before it
+/// (`previous=true`). A waiting container (`CrashLoopBackOff`) runs no instance: its current
+/// log *is* the last terminated instance's (the kubelet reads `lastState.terminated` for both),
+/// so that one read (`previous=true`) is made; one that never ran (`ImagePullBackOff`,
+/// `CreateContainerConfigError`) has no log, and nothing is read.
+pub fn log_reads(pod: &Pod) -> Vec<(String, String, String, bool)> {
+    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    for cs in failing_statuses(pod) {
+        let waiting =
+            cs.state.as_ref().is_some_and(|s| s.waiting.is_some() && s.running.is_none() && s.terminated.is_none());
+        let last_terminated = cs.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_some();
+        let read = |previous: bool| (ns.clone(), name.clone(), cs.name.clone(), previous);
+        match (waiting, restarted(cs)) {
+            (true, _) if last_terminated => out.push(read(true)),
+            (true, _) => {}
+            (false, restarted) => {
+                out.push(read(false));
+                if restarted {
+                    out.push(read(true));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn restarted(cs: &k8s_openapi::api::core::v1::ContainerStatus) -> bool {
+    cs.restart_count > 0 || cs.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_some()
+}
+
+/// The statuses of the containers of `pod` that are failing (see [`failing_containers`]).
+fn failing_statuses(pod: &Pod) -> impl Iterator<Item = &k8s_openapi::api::core::v1::ContainerStatus> {
+    let status = pod.status.as_ref();
+    let statuses = status
+        .into_iter()
+        .flat_map(|s| s.init_container_statuses.iter().flatten().chain(s.container_statuses.iter().flatten()));
+    statuses.filter(|cs| {
+        let state = cs.state.as_ref();
+        let waiting = state
+            .and_then(|s| s.waiting.as_ref())
+            .is_some_and(|w| w.reason.as_deref().is_some_and(|r| r != "ContainerCreating" && r != "PodInitializing"));
+        let terminated_bad = state.and_then(|s| s.terminated.as_ref()).is_some_and(|t| t.exit_code != 0);
+        let running_unready = state.and_then(|s| s.running.as_ref()).is_some() && !cs.ready;
+        waiting || terminated_bad || restarted(cs) || running_unready
+    })
 }
 
 #[async_trait]
@@ -581,5 +764,127 @@ impl Collector for KubernetesCollector {
         let inventory = self.inventory(request).await?;
         let logs = self.failing_logs_scoped(&inventory.pods, request.alert.is_none()).await;
         Ok(Observations { inventory: Arc::new(inventory), logs, ..Default::default() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(statuses: serde_json::Value) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "namespace": "shop"},
+            "status": {"containerStatuses": statuses},
+        }))
+        .expect("pod")
+    }
+
+    fn reads(p: &Pod) -> Vec<(String, bool)> {
+        log_reads(p).into_iter().map(|(_, _, c, previous)| (c, previous)).collect()
+    }
+
+    #[test]
+    fn a_crash_looping_container_is_read_once_and_one_that_never_ran_not_at_all() {
+        let p = pod(serde_json::json!([
+            {"name": "loop", "ready": false, "restartCount": 7, "image": "", "imageID": "",
+             "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+             "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}},
+            {"name": "pull", "ready": false, "restartCount": 0, "image": "", "imageID": "",
+             "state": {"waiting": {"reason": "ImagePullBackOff"}}},
+            {"name": "restarted", "ready": true, "restartCount": 2, "image": "", "imageID": "",
+             "state": {"running": {}}, "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}},
+            {"name": "unready", "ready": false, "restartCount": 0, "image": "", "imageID": "", "state": {"running": {}}},
+            {"name": "failed", "ready": false, "restartCount": 0, "image": "", "imageID": "",
+             "state": {"terminated": {"exitCode": 2}}},
+            {"name": "fine", "ready": true, "restartCount": 0, "image": "", "imageID": "", "state": {"running": {}}},
+        ]));
+        let want = [("loop", true), ("restarted", false), ("restarted", true), ("unready", false), ("failed", false)];
+        assert_eq!(reads(&p), want.map(|(c, prev)| (c.to_string(), prev)));
+        let failing: Vec<String> = failing_containers(&p).into_iter().map(|(_, _, c, _)| c).collect();
+        assert_eq!(failing, ["loop", "pull", "restarted", "unready", "failed"], "what counts as failing is unchanged");
+    }
+
+    fn inventory(objects: serde_json::Value) -> Inventory {
+        let mut inv = Inventory::default();
+        for (i, o) in objects.as_array().expect("array").iter().enumerate() {
+            inv.push_json(&o.to_string(), &format!("[{i}]")).expect("object");
+        }
+        inv
+    }
+
+    fn needed(inv: &Inventory) -> Vec<&'static str> {
+        DEPENDENT_KINDS.iter().filter(|d| (d.needed)(inv)).map(|d| d.kind).collect()
+    }
+
+    #[test]
+    fn dependent_kinds_are_needed_only_by_what_reads_them() {
+        assert_eq!(needed(&Inventory::default()), Vec::<&str>::new());
+        let svc = |name: &str| {
+            serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "shop"},
+                "spec": {"selector": {"app": name}}})
+        };
+        let ep = serde_json::json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "a", "namespace": "shop"}});
+        let external = serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x", "namespace": "shop"},
+            "spec": {"type": "ExternalName", "externalName": "db.example.com", "selector": {"app": "x"}}});
+        let bare = serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kubernetes", "namespace": "default"},
+            "spec": {}});
+        assert_eq!(needed(&inventory(serde_json::json!([external, bare]))), Vec::<&str>::new());
+        assert_eq!(needed(&inventory(serde_json::json!([svc("a")]))), ["Endpoints", "EndpointSlice"]);
+        assert_eq!(needed(&inventory(serde_json::json!([svc("a"), ep]))), ["Endpoints"], "Endpoints cover the Service");
+        assert_eq!(needed(&inventory(serde_json::json!([svc("a"), ep, svc("b")]))), ["Endpoints", "EndpointSlice"]);
+
+        let pvc = serde_json::json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "d", "namespace": "shop"}});
+        assert_eq!(needed(&inventory(serde_json::json!([pvc]))), ["StorageClass"]);
+        let sts = |templates: serde_json::Value| {
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "shop"},
+                "spec": {"selector": {}, "serviceName": "", "template": {}, "volumeClaimTemplates": templates}})
+        };
+        assert_eq!(needed(&inventory(serde_json::json!([sts(serde_json::json!([]))]))), ["ControllerRevision"]);
+        assert_eq!(
+            needed(&inventory(serde_json::json!([sts(serde_json::json!([{"metadata": {"name": "data"}}]))]))),
+            ["StorageClass", "ControllerRevision"]
+        );
+        let ds = serde_json::json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "kube-system"},
+            "spec": {"selector": {}, "template": {}}});
+        assert_eq!(needed(&inventory(serde_json::json!([ds]))), ["ControllerRevision"]);
+        let ing = serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "shop"}});
+        assert_eq!(needed(&inventory(serde_json::json!([ing]))), ["IngressClass"]);
+
+        let blocked = ["ResourceQuota", "LimitRange", "ServiceAccount"];
+        let event = |reason: &str| {
+            serde_json::json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e", "namespace": "shop"},
+                "involvedObject": {"kind": "ReplicaSet", "name": "web-1"}, "reason": reason})
+        };
+        assert_eq!(needed(&inventory(serde_json::json!([event("BackOff")]))), Vec::<&str>::new());
+        assert_eq!(needed(&inventory(serde_json::json!([event("FailedCreate")]))), blocked);
+        let rs = serde_json::json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web-1", "namespace": "shop"},
+            "spec": {"selector": {}}, "status": {"replicas": 0, "conditions": [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate"}]}});
+        assert_eq!(needed(&inventory(serde_json::json!([rs]))), blocked);
+    }
+
+    #[test]
+    fn the_dependent_table_names_listed_kinds_and_later_rounds_only() {
+        for d in DEPENDENT_KINDS {
+            assert!(KINDS.iter().any(|k| k.kind == d.kind && k.api_version == d.api_version), "{} is listed", d.kind);
+            assert!((2..=3).contains(&d.round), "{}: round {}", d.kind, d.round);
+        }
+        // What a condition reads is listed in an earlier round: the one condition that reads a
+        // dependent kind is EndpointSlice's (it reads Endpoints).
+        let round = |kind: &str| DEPENDENT_KINDS.iter().find(|d| d.kind == kind).map(|d| d.round);
+        assert!(round("Endpoints") < round("EndpointSlice"), "Endpoints are listed before EndpointSlices are decided");
+        let event = Target {
+            api_version: "events.k8s.io/v1".into(),
+            kind: "Event".into(),
+            plural: "events".into(),
+            namespaced: true,
+            selectable: false,
+            namespace: None,
+            selector: None,
+            metadata_only: false,
+        };
+        assert_eq!(page_size(&event, DEFAULT_PAGE_SIZE), 50_000);
+        let pods = Target { kind: "Pod".into(), api_version: "v1".into(), plural: "pods".into(), ..event };
+        assert_eq!(page_size(&pods, DEFAULT_PAGE_SIZE), DEFAULT_PAGE_SIZE);
+        assert_eq!(page_size(&pods, 1), 1);
     }
 }
