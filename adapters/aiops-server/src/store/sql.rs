@@ -260,6 +260,9 @@ impl SqlStore {
     async fn connect(url: &str, dialect: Dialect, max: u32) -> StoreResult<Self> {
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            // A SQLite connection is a local file handle: pinging it before every transaction
+            // would only add a round trip to its worker thread (a network connection is tested).
+            .test_before_acquire(dialect == Dialect::Postgres)
             .after_connect(move |c, _| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
