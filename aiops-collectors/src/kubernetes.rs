@@ -1,6 +1,7 @@
 //! The Kubernetes API collector: one paginated LIST per kind of the graph model (never a GET
-//! per object), Secrets as `PartialObjectMetadata` only, events, and bounded pod logs for the
-//! containers that are failing.
+//! per object; an analysis lists the [`DEPENDENT_KINDS`] only when the objects listed before
+//! them need them), Secrets as `PartialObjectMetadata` only, events, and bounded pod logs for
+//! the containers that are failing.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -150,9 +151,11 @@ pub const DEPENDENT_KINDS: &[DependentKind] = &[
     ),
     dep("networking.k8s.io/v1", "IngressClass", 2, has_ingresses, "the class of an Ingress"),
     dep("apps/v1", "ControllerRevision", 2, has_revisioned_sets, "the rollout history of a StatefulSet or DaemonSet"),
-    dep("v1", "ResourceQuota", 2, creation_blocked, "what forbids a controller to create pods (FailedCreate)"),
-    dep("v1", "LimitRange", 2, creation_blocked, "what forbids a controller to create pods (FailedCreate)"),
-    dep("v1", "ServiceAccount", 2, creation_blocked, "what forbids a controller to create pods (FailedCreate)"),
+    // No rule reads these three today (the quota and failed-create rules match the FailedCreate
+    // message): they are listed when a FailedCreate may name one, for a reader of the inventory.
+    dep("v1", "ResourceQuota", 2, creation_blocked, "a quota a FailedCreate may name"),
+    dep("v1", "LimitRange", 2, creation_blocked, "a limit range a FailedCreate may name"),
+    dep("v1", "ServiceAccount", 2, creation_blocked, "a service account a FailedCreate may name"),
 ];
 
 /// The [`DEPENDENT_KINDS`] entry of a target, if it has one.
