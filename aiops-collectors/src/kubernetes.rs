@@ -629,6 +629,16 @@ pub(crate) fn with_type(item: &str, target: &Target) -> Result<String, Collector
     if head.kind.is_some() && head.api_version.is_some() && !target.metadata_only {
         return Ok(item.to_string());
     }
+    if head.kind.is_none() && head.api_version.is_none() && !target.metadata_only {
+        // What the API server sends: an item without either. Both are written in front of the
+        // item's own fields, without parsing it into a tree and printing it again.
+        if let Some(rest) = item.trim_start().strip_prefix('{') {
+            let quoted = |s: &str| serde_json::to_string(s).map_err(|e| CollectorError::Source(e.to_string()));
+            let sep = if rest.trim_start().starts_with('}') { "" } else { "," };
+            let (api_version, kind) = (quoted(&target.api_version)?, quoted(&target.kind)?);
+            return Ok(format!("{{\"apiVersion\":{api_version},\"kind\":{kind}{sep}{rest}"));
+        }
+    }
     let mut value: serde_json::Value = aiops_core::object::parse_str(item, &target.path())?;
     if let Some(obj) = value.as_object_mut() {
         obj.insert("apiVersion".into(), target.api_version.clone().into());
@@ -863,6 +873,38 @@ mod tests {
         let rs = serde_json::json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web-1", "namespace": "shop"},
             "spec": {"selector": {}}, "status": {"replicas": 0, "conditions": [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate"}]}});
         assert_eq!(needed(&inventory(serde_json::json!([rs]))), blocked);
+    }
+
+    #[test]
+    fn list_items_get_their_kind_and_api_version_and_keep_everything_else() {
+        let target = |kind: &str, metadata_only: bool| Target {
+            api_version: "apps/v1".into(),
+            kind: kind.into(),
+            plural: "deployments".into(),
+            namespaced: true,
+            selectable: true,
+            namespace: None,
+            selector: None,
+            metadata_only,
+        };
+        let value = |s: &str| serde_json::from_str::<serde_json::Value>(s).expect("json");
+        let d = target("Deployment", false);
+        let item = r#" {"metadata": {"name": "web", "labels": {"a": "\"b\""}}, "spec": {"replicas": 2}}"#;
+        let want = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"a": "\"b\""}}, "spec": {"replicas": 2}});
+        assert_eq!(value(&with_type(item, &d).expect("typed")), want);
+        assert_eq!(
+            value(&with_type("{ }", &d).expect("typed")),
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment"})
+        );
+        let typed = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"}}"#;
+        assert_eq!(with_type(typed, &d).expect("typed"), typed, "a typed item is kept as it is");
+        let half = r#"{"kind":"Deployment","metadata":{"name":"web"}}"#;
+        assert_eq!(value(&with_type(half, &d).expect("typed"))["apiVersion"], "apps/v1", "no key twice");
+        let secret = Target { api_version: "v1".into(), kind: "Secret".into(), ..target("Secret", true) };
+        let meta =
+            with_type(r#"{"metadata":{"name":"s"},"type":"Opaque","data":{"k":"dg=="}}"#, &secret).expect("meta");
+        assert_eq!(value(&meta), serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}));
     }
 
     #[test]
