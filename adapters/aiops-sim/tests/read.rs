@@ -120,6 +120,8 @@ async fn pod_logs_honour_container_previous_tail_and_limit() {
     assert_eq!(cut, prev[..10]);
     let (code, _) = get_raw(&s, &format!("{pod}?container=nope"), "*/*").await;
     assert_eq!(code, 400);
+    let (code, current) = get_raw(&s, &format!("{pod}?container=checkout"), "*/*").await;
+    assert_eq!((code, current), (200, prev.clone()), "a crash-looping container's current log is its last crash");
     let (code, _) = get_raw(&s, "/api/v1/namespaces/shop/pods/checkout-6c8f7d9b4-hv2xd/log?previous=true", "*/*").await;
     assert_eq!(code, 400, "no previous instance recorded");
     let (code, current) = get_raw(&s, "/api/v1/namespaces/shop/pods/checkout-6c8f7d9b4-q7tln/log", "*/*").await;

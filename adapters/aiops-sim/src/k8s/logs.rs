@@ -1,6 +1,9 @@
 //! The pod `log` subresource answered from the bundle's logs: `container`, `previous`,
 //! `tailLines` and `limitBytes` as the kubelet applies them (`sinceSeconds`, `timestamps` and
-//! `follow` are accepted and ignored: a bundle's logs are one snapshot).
+//! `follow` are accepted and ignored: a bundle's logs are one snapshot). The instance read is
+//! the kubelet's choice (`validateContainerLogStatus`): a container waiting after a crash
+//! (`CrashLoopBackOff`) answers its current log with its last terminated instance, the same one
+//! `previous=true` reads, and one waiting that never ran (`ImagePullBackOff`) has no log.
 
 use serde_json::Value;
 
@@ -51,7 +54,16 @@ pub fn pod_log(store: &Store, pod: &Value, q: &Params) -> Result<String, ApiErro
             }
         },
     };
-    let previous = flag(q, "previous");
+    let previous = match instance(pod, &container) {
+        _ if flag(q, "previous") => true,
+        Instance::Current => false,
+        Instance::LastTerminated => true,
+        Instance::NeverRan(reason) => {
+            return Err(ApiError::bad_request(format!(
+                "container \"{container}\" in pod \"{name}\" is waiting to start: {reason}"
+            )));
+        }
+    };
     let record = store.logs.iter().find(|l| {
         l.namespace == ns
             && l.pod == name
@@ -80,6 +92,41 @@ pub fn pod_log(store: &Store, pod: &Value, q: &Params) -> Result<String, ApiErro
     Ok(text)
 }
 
+/// Which instance of a container its current log comes from.
+#[derive(Debug, PartialEq)]
+enum Instance {
+    /// The running (or terminated) instance, or a pod without statuses.
+    Current,
+    /// Waiting after a crash: the last terminated instance.
+    LastTerminated,
+    /// Waiting and never ran, for this reason.
+    NeverRan(String),
+}
+
+fn instance(pod: &Value, container: &str) -> Instance {
+    let status = ["/status/containerStatuses", "/status/initContainerStatuses", "/status/ephemeralContainerStatuses"]
+        .iter()
+        .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
+        .flatten()
+        .find(|c| str_at(c, &["name"]) == container);
+    let Some(status) = status else { return Instance::Current };
+    let state = |key: &str| status.pointer(&format!("/state/{key}")).is_some();
+    if state("running") || state("terminated") {
+        Instance::Current
+    } else if status.pointer("/lastState/terminated").is_some() {
+        Instance::LastTerminated
+    } else if state("waiting") {
+        let reason = str_at(status, &["state", "waiting", "reason"]);
+        Instance::NeverRan(match reason {
+            "ErrImagePull" => "image can't be pulled".into(),
+            "ImagePullBackOff" => "trying and failing to pull image".into(),
+            other => other.to_string(),
+        })
+    } else {
+        Instance::Current
+    }
+}
+
 /// The last `n` lines of `text`, each ending in a newline.
 fn tail(text: &str, n: Option<usize>) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -90,6 +137,19 @@ fn tail(text: &str, n: Option<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_instance_is_the_kubelets_choice() {
+        let pod = |status: Value| serde_json::json!({"status": {"containerStatuses": [status]}});
+        let running = pod(serde_json::json!({"name": "a", "state": {"running": {}}, "lastState": {"terminated": {}}}));
+        assert_eq!(instance(&running, "a"), Instance::Current);
+        let crashed = pod(serde_json::json!({"name": "a", "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 2}}}));
+        assert_eq!(instance(&crashed, "a"), Instance::LastTerminated);
+        let pulling = pod(serde_json::json!({"name": "a", "state": {"waiting": {"reason": "ImagePullBackOff"}}}));
+        assert_eq!(instance(&pulling, "a"), Instance::NeverRan("trying and failing to pull image".into()));
+        assert_eq!(instance(&pulling, "b"), Instance::Current, "no status of that container");
+    }
 
     #[test]
     fn tail_keeps_the_last_lines() {
