@@ -732,15 +732,11 @@ pub fn log_reads(pod: &Pod) -> Vec<(String, String, String, bool)> {
             cs.state.as_ref().is_some_and(|s| s.waiting.is_some() && s.running.is_none() && s.terminated.is_none());
         let last_terminated = cs.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_some();
         let read = |previous: bool| (ns.clone(), name.clone(), cs.name.clone(), previous);
-        match (waiting, restarted(cs)) {
-            (true, _) if last_terminated => out.push(read(true)),
-            (true, _) => {}
-            (false, restarted) => {
-                out.push(read(false));
-                if restarted {
-                    out.push(read(true));
-                }
-            }
+        if !waiting {
+            out.push(read(false));
+        }
+        if (waiting && last_terminated) || (!waiting && restarted(cs)) {
+            out.push(read(true));
         }
     }
     out

@@ -546,13 +546,13 @@ impl BatchPlan {
     /// Sets the row (`id`, `fp`), keeping the incident's firing count and the index current.
     fn set_alert(&mut self, id: &str, fp: &str, firing: bool, open: bool) {
         let Some(t) = self.incs.get_mut(id) else { return };
-        let fresh = !t.alerts.contains_key(fp);
+        // A row not loaded yet starts dirty: it is inserted.
         let row = t.alerts.entry(fp.to_string()).or_insert(AlertRow { firing: false, open: false, dirty: true });
         if row.firing != firing {
             t.firing += if firing { 1 } else { -1 };
         }
         // A repeat that changes nothing writes nothing.
-        let dirty = row.dirty || fresh || row.firing != firing || row.open != open;
+        let dirty = row.dirty || row.firing != firing || row.open != open;
         *row = AlertRow { firing, open, dirty };
         if open {
             let ids = self.by_fp.entry(fp.to_string()).or_default();
