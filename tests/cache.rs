@@ -81,7 +81,8 @@ fn a_second_incident_makes_no_list_requests_and_sees_changes_through_the_watch()
     let mut seen = Vec::new();
     for _ in 0..100 {
         seen = pods(&rt.block_on(collector.inventory(&request)).expect("inventory"));
-        if !seen.iter().any(|p| p == gone) {
+        // The delete and the replacement's creation are two watch events: wait for both.
+        if !seen.iter().any(|p| p == gone) && seen.len() == 6 {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
